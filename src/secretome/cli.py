@@ -29,6 +29,20 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from secretome import data
+    from secretome.io import atomic_write
+
+    table = data.load_evidence()
+    summary = data.summarise(table)
+    out = Path(args.out)
+    atomic_write(out / "evidence_summary.csv", summary.to_csv())
+    atomic_write(out / "evidence.csv", table.to_csv(index=False))
+    print(data.format_summary(summary))
+    print(f"\nwrote {out / 'evidence_summary.csv'} and {out / 'evidence.csv'}", file=sys.stderr)
+    return 0
+
+
 def _cmd_model(args: argparse.Namespace) -> int:
     from secretome import model
 
@@ -94,6 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the reaction and rate-law listing (docs/model.md)",
     )
     p.set_defaults(func=_cmd_model)
+
+    p = sub.add_parser(
+        "reproduce",
+        help="the main job: check the evidence base and write the report",
+        description=(
+            "Run the main job of `make reproduce`: validate the evidence base and "
+            "write its summary to the output directory. Later stages (model versus "
+            "data for every paper scenario) extend this report."
+        ),
+    )
+    p.add_argument(
+        "--out", metavar="DIR", default="results", help="output directory (default: results)"
+    )
+    p.set_defaults(func=_cmd_reproduce)
 
     return parser
 

@@ -10,6 +10,7 @@ here once (``COLUMNS``, ``ASSAYS``, ...) and used everywhere else.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable
@@ -161,7 +162,9 @@ def _check_row(row: _Row) -> None:
         row.bad("fit", f"{row.text('fit')!r} must be true or false")
 
     if assay in ASSAY_SCALES and scale in SCALES and scale not in ASSAY_SCALES[assay]:
-        row.bad("scale", f"{scale!r} is not a scale of {assay}; use {', '.join(ASSAY_SCALES[assay])}")
+        row.bad(
+            "scale", f"{scale!r} is not a scale of {assay}; use {', '.join(ASSAY_SCALES[assay])}"
+        )
 
     time_h = row.number("time_h", required=True)
     if time_h is not None and time_h <= 0:
@@ -220,7 +223,8 @@ def _check_row(row: _Row) -> None:
             if (direction == "up") != (value > neutral):
                 row.bad(
                     "direction",
-                    f"{direction!r} contradicts value {value:g} ({scale}; no change is {neutral:g})",
+                    f"{direction!r} contradicts value {value:g} "
+                    f"({scale}; no change is {neutral:g})",
                 )
 
     quote = row.text("quote")
@@ -245,7 +249,7 @@ def _check_doses(row: _Row) -> list[float]:
         return []
     if any(not math.isfinite(d) or d <= 0 for d in doses):
         row.bad("doses", f"{s!r}: every dose must be a positive number")
-    if any(b <= a for a, b in zip(doses, doses[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(doses)):
         row.bad("doses", f"{s!r} must be strictly increasing")
     return doses
 
@@ -270,7 +274,9 @@ def _check_table(raw: pd.DataFrame, name: str, problems: list[Problem]) -> None:
             continue
         try:
             c = float(control["value"].iloc[0])
-            treated = [(i, float(r["value"]), r) for i, r in group.iterrows() if r["arm"] == "treated"]
+            treated = [
+                (i, float(r["value"]), r) for i, r in group.iterrows() if r["arm"] == "treated"
+            ]
         except ValueError:
             continue  # already reported as a non-number
         for i, v, r in treated:
@@ -357,7 +363,9 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
         Index (study, assay); one column per kind plus ``total`` and ``cell_lines``.
     """
     counts = (
-        table.groupby(["study", "assay", "kind"]).size().unstack("kind", fill_value=0)
+        table.groupby(["study", "assay", "kind"])
+        .size()
+        .unstack("kind", fill_value=0)
         # keep the documented order of kinds, whichever are present
         .reindex(columns=list(KINDS), fill_value=0)
     )

@@ -29,3 +29,12 @@ def experiments_dir() -> Path:
 def evidence_file() -> Path:
     """The curated evidence base shipped with the package."""
     return experiments_dir() / "data" / "evidence.csv"
+
+
+def papers_dir() -> Path:
+    """The source papers' text (``shared/papers`` beside the checkout; ``SECRETOME_PAPERS``).
+
+    Only the tests read it, to check that every quote in the evidence base is verbatim.
+    """
+    env = os.environ.get("SECRETOME_PAPERS")
+    return Path(env) if env else project_root().parent / "shared" / "papers"
