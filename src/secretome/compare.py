@@ -1,0 +1,199 @@
+"""Model versus evidence: which observable and scenario answer each evidence row, and
+whether the model agrees with it.
+
+Agreement rules (shown in the report; the calibration objective weighs the same
+kinds of result, see docs/calibration.md once it exists):
+
+* ``quantitative``: the prediction is within 25 % of the observed value (relative
+  difference on the paper's scale; for ``percent_change_vs_control`` on the
+  implied % of control).
+* ``direction``: the predicted change has the stated sign and is larger than
+  the no-change band (fold change outside [1/1.1, 1.1]).
+* ``no_change``: the predicted fold change is inside [1/1.25, 1.25] at every dose.
+* ``ordering``: the prediction moves monotonically in the stated direction across
+  the doses (ties within 0.1 % count as violations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from secretome.scenarios import Scenario
+from secretome.simulate import SimulationResult
+
+QUANT_TOLERANCE = 0.25
+DIRECTION_BAND = 1.10
+NO_CHANGE_BAND = 1.25
+ORDER_TOLERANCE = 1e-3
+
+#: Columns of the comparison table (``comparison.csv``).
+COMPARISON_COLUMNS = (
+    "id",
+    "study",
+    "cell_line",
+    "scenario",
+    "observable",
+    "assay",
+    "kind",
+    "time_h",
+    "dose",
+    "observed",
+    "direction",
+    "predicted",
+    "control_predicted",
+    "agreement",
+    "detail",
+)
+
+
+def observable_for(row: pd.Series) -> str:
+    """The model observable that measures an evidence row (rules in docs/data.md)."""
+    assay, form, hgnc = row["assay"], row["form"], row["hgnc"]
+    if assay == "qpcr":
+        return f"mrna_{hgnc}"
+    if assay == "western":
+        if form == "cleaved_pro_ratio":
+            return "casp3_cleaved_pro"
+        if hgnc == "MAPK3;MAPK1":
+            return "prot_pERK" if form == "phospho" else "prot_ERK_total"
+        return f"prot_{hgnc}"
+    if assay == "elisa":
+        return f"elisa_{hgnc}"
+    if assay == "annexin":
+        stage = row["readout"].split()[0].lower()
+        return f"{stage}_apoptotic"
+    if assay == "mtt":
+        return "viable_cells"
+    if assay == "wound":
+        return "migration_index"
+    raise ValueError(f"no observable for assay {assay!r}")
+
+
+def row_doses(row: pd.Series) -> tuple[float, ...]:
+    """The doses an evidence row speaks about (on the scenario's dose axis)."""
+    if row["doses"]:
+        return tuple(float(x) for x in row["doses"].split(";"))
+    if row["delivery"] == "conditioned_medium":
+        return (float(row["cm_fraction"]),)
+    return (float(row["msc_cells"]),) if pd.notna(row["msc_cells"]) else ()
+
+
+def scenario_for(row: pd.Series, scenarios: Iterable[Scenario]) -> Scenario | None:
+    """The first scenario of the row's study and cell line that samples its time and doses."""
+    doses = row_doses(row)
+    for s in scenarios:
+        if s.study != row["study"] or s.cell_line != row["cell_line"]:
+            continue
+        if row["delivery"] != s.mode or row["time_h"] not in s.sampling_h:
+            continue
+        if all(any(np.isclose(d, x) for x in s.doses) for d in doses):
+            return s
+    return None
+
+
+def _at(obs: pd.DataFrame, name: str, time_h: float, doses: Sequence[float]) -> pd.DataFrame:
+    sel = obs[(obs["observable"] == name) & np.isclose(obs["time_h"], time_h)]
+    keep = [any(np.isclose(d, x) for x in doses) for d in sel["dose"]]
+    return sel[keep].sort_values("dose")
+
+
+def judge(row: pd.Series, pred: pd.DataFrame) -> tuple[str, str, float, float]:
+    """Agreement of one evidence row with its predictions (one row per dose).
+
+    Returns (agreement, detail, predicted, control_predicted); agreement is
+    ``agree`` or ``disagree``.
+    """
+    values = pred["value"].to_numpy(dtype=float)
+    control = float(pred["control"].iloc[0])
+    kind, direction = row["kind"], row["direction"]
+    if kind == "ordering":
+        steps = np.diff(values) / np.abs(values[:-1])
+        ok = (
+            np.all(steps < -ORDER_TOLERANCE)
+            if direction == "down"
+            else np.all(steps > ORDER_TOLERANCE)
+        )
+        listed = ", ".join(f"{v:.3g}" for v in values)
+        return ("agree" if ok else "disagree"), f"across doses: {listed}", np.nan, control
+
+    value = float(values[0]) if len(values) == 1 else np.nan
+    if kind == "no_change":
+        ok = bool(np.all((values > 1 / NO_CHANGE_BAND) & (values < NO_CHANGE_BAND)))
+        listed = ", ".join(f"{v:.3g}" for v in values)
+        return ("agree" if ok else "disagree"), f"fold change {listed}", value, control
+
+    if row["arm"] == "control":
+        predicted = control
+    elif row["scale"] == "percent_change_vs_control":
+        predicted = value - 100.0  # the model reports % of control
+    else:
+        predicted = value
+    if kind == "direction":
+        fold = value / 100.0 if row["assay"] == "mtt" else value
+        up = fold > DIRECTION_BAND
+        down = fold < 1 / DIRECTION_BAND
+        ok = up if direction == "up" else down
+        return ("agree" if ok else "disagree"), f"fold change {fold:.3g}", predicted, control
+
+    observed = float(row["value"])
+    if row["scale"] == "percent_change_vs_control":
+        rel = abs((100 + predicted) - (100 + observed)) / (100 + observed)
+    else:
+        rel = abs(predicted - observed) / abs(observed)
+    ok = rel <= QUANT_TOLERANCE
+    return ("agree" if ok else "disagree"), f"relative difference {rel:.0%}", predicted, control
+
+
+def compare(evidence: pd.DataFrame, results: Iterable[SimulationResult]) -> pd.DataFrame:
+    """One row per evidence row: observed versus predicted, and whether they agree.
+
+    Rows with no scenario that samples them get ``agreement = "no scenario"`` (the
+    tests require there are none in the shipped evidence).
+    """
+    results = list(results)
+    by_name = {r.scenario.name: r for r in results}
+    out = []
+    for _, row in evidence.iterrows():
+        name = observable_for(row)
+        scenario = scenario_for(row, [r.scenario for r in results])
+        base = {
+            "id": row["id"],
+            "study": row["study"],
+            "cell_line": row["cell_line"],
+            "observable": name,
+            "assay": row["assay"],
+            "kind": row["kind"],
+            "time_h": row["time_h"],
+            "dose": row["doses"] or _dose_text(row),
+            "observed": row["value"],
+            "direction": row["direction"],
+        }
+        if scenario is None:
+            out.append({**base, "scenario": "", "agreement": "no scenario", "detail": ""})
+            continue
+        pred = _at(by_name[scenario.name].observables, name, row["time_h"], row_doses(row))
+        if pred.empty:
+            out.append(
+                {**base, "scenario": scenario.name, "agreement": "no observable", "detail": ""}
+            )
+            continue
+        agreement, detail, predicted, control = judge(row, pred)
+        out.append(
+            {
+                **base,
+                "scenario": scenario.name,
+                "predicted": predicted,
+                "control_predicted": control,
+                "agreement": agreement,
+                "detail": detail,
+            }
+        )
+    return pd.DataFrame(out, columns=list(COMPARISON_COLUMNS))
+
+
+def _dose_text(row: pd.Series) -> str:
+    doses = row_doses(row)
+    return ";".join(f"{d:g}" for d in doses)
