@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -152,6 +152,7 @@ def simulate(
     params: Mapping[str, float] | None = None,
     *,
     n_points: int = 121,
+    record: Sequence[str] = (),
     models_dir: str | None = None,
 ) -> SimulationResult:
     """Simulate a scenario's control arm and one treated arm per dose.
@@ -165,6 +166,9 @@ def simulate(
         scenario's cell line and MSC source. Unknown names are refused.
     n_points : int
         Points of the time-course grid (sampling times are always included).
+    record : sequence of str
+        Further model variables (species, assignment rules) to keep in the time
+        courses, e.g. ``("pSTAT3", "pAKT")``. Unknown names are refused.
     models_dir : str, optional
         Another model directory (default: the shipped ``models/``).
 
@@ -181,6 +185,14 @@ def simulate(
     base = model.parameter_values(spec, scenario.cell_line, scenario.msc_source, params)
     variables = [o.variable for o in spec.observables]
     variables += [v for v in medium_species(spec.sbml) if v not in variables]
+    known = set(rr.model.getFloatingSpeciesIds()) | set(rr.model.getGlobalParameterIds())
+    unknown = [v for v in record if v not in known]
+    if unknown:
+        raise SecretomeError(
+            f"unknown model variable(s) {', '.join(unknown)}; "
+            f"species are: {', '.join(rr.model.getFloatingSpeciesIds())}"
+        )
+    variables += [v for v in record if v not in variables]
 
     arms = [("control", None)] + [("treated", d) for d in scenario.doses]
     wide: dict[tuple[str, float | None], pd.DataFrame] = {}

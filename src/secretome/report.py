@@ -1,0 +1,344 @@
+"""The ``reproduce`` report: every paper scenario simulated and set against the evidence.
+
+:func:`reproduce` runs the shipped scenarios with the package's current best
+parameters, compares them with every evidence row (:mod:`secretome.compare`) and
+writes a directory a person can open without a server:
+
+* ``index.html`` — per study: agreement counts, a model-versus-data figure, the
+  pathway time courses, and the row-by-row comparison table;
+* ``comparison.csv`` — one row per evidence row;
+* ``observables.csv`` — every observable of every scenario at its sampling times;
+* ``figures/*.png``.
+
+Plotting functions only draw; they take tables and return figures.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from secretome import compare, data, scenarios
+from secretome.io import atomic_write, atomic_write_with
+from secretome.simulate import SimulationResult, simulate
+
+#: Pathway panels of the time-course figure: title -> model variables.
+PATHWAY_PANELS: dict[str, tuple[str, ...]] = {
+    "Medium cytokines": ("IL2", "IL4", "IL15", "OF"),
+    "Receptors / JAK2–STAT3": ("obs_jak_activity", "pJAK2", "pSTAT3", "SOCS3", "CIS"),
+    "PI3K / AKT / mTOR": ("PIP3", "pAKT", "MTORa", "PTEN"),
+    "RAS / RAF / ERK": ("RASGTP", "pRAF1", "pMEK", "pERK", "DUSP"),
+    "p53 / NF-κB / caspase-3": ("p53", "CDKN1A", "NFKB", "TERT", "MYC", "cC3"),
+    "Cell fate": ("obs_viable_cells", "obs_early_apoptotic", "obs_late_apoptotic"),
+}
+AGREE_COLOURS = {"agree": "#1a9850", "disagree": "#d73027"}
+
+
+@dataclass(frozen=True)
+class Report:
+    """What :func:`reproduce` wrote and found."""
+
+    out_dir: Path
+    comparison: pd.DataFrame
+    results: tuple[SimulationResult, ...]
+
+
+def _record_variables() -> tuple[str, ...]:
+    seen: list[str] = []
+    for names in PATHWAY_PANELS.values():
+        seen += [n for n in names if n not in seen]
+    return tuple(seen)
+
+
+# --- figures (draw only) ---------------------------------------------------------------
+
+
+def plot_model_vs_data(rows: pd.DataFrame, evidence: pd.DataFrame, title: str) -> plt.Figure:
+    """Model versus data for one study's comparison rows.
+
+    Fold-change results on a log2 axis (observed: black dot with SD where stated;
+    qualitative: an arrow for the stated direction, a bar for no change); percent
+    results on their own axis; dose orderings as predicted dose-response lines.
+    Predictions are diamonds, green where they agree with the paper, red where not.
+    """
+    ev = evidence.set_index("id")
+    rows = rows.assign(scale=[ev.loc[i, "scale"] for i in rows["id"]])
+    ordering = rows[rows["kind"] == "ordering"]
+    percent = rows[
+        rows["scale"].isin(["percent_cells", "percent_of_control", "percent_change_vs_control"])
+        & (rows["kind"] != "ordering")
+    ]
+    fold = rows[~rows.index.isin(ordering.index) & ~rows.index.isin(percent.index)]
+    panels = [
+        (k, d) for k, d in (("fold", fold), ("percent", percent), ("ordering", ordering)) if len(d)
+    ]
+    widths = [max(len(d), 2) if k != "ordering" else 3 for k, d in panels]
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(1.0 + 0.55 * sum(widths) + 1.5 * len(panels), 4.6),
+        gridspec_kw={"width_ratios": widths},
+        squeeze=False,
+    )
+    for ax, (kind, d) in zip(axes[0], panels, strict=True):
+        if kind == "fold":
+            _draw_fold(ax, d, ev)
+        elif kind == "percent":
+            _draw_percent(ax, d, ev)
+        else:
+            _draw_orderings(ax, d)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _label(r: pd.Series, ev: pd.DataFrame) -> str:
+    e = ev.loc[r["id"]]
+    dose = f" {r['dose']}" if e["delivery"] == "conditioned_medium" else ""
+    return f"{e['readout']}\n{e['cell_line']}{dose} ({e['assay']})"
+
+
+def _draw_fold(ax: plt.Axes, d: pd.DataFrame, ev: pd.DataFrame) -> None:
+    x = np.arange(len(d))
+    for xi, (_, r) in zip(x, d.iterrows(), strict=True):
+        e = ev.loc[r["id"]]
+        if r["kind"] == "quantitative":
+            y = np.log2(e["value"])
+            if pd.notna(e["sd"]):
+                lo, hi = np.log2(e["value"] - e["sd"]), np.log2(e["value"] + e["sd"])
+                ax.errorbar(xi, y, yerr=[[y - lo], [hi - y]], fmt="o", color="black", ms=6)
+            else:
+                ax.plot(xi, y, "o", color="black", ms=6)
+        elif r["kind"] == "direction":
+            dy = 0.6 if r["direction"] == "up" else -0.6
+            ax.annotate(
+                "",
+                (xi, dy),
+                (xi, 0),
+                arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.8},
+            )
+        else:  # no_change
+            ax.plot([xi - 0.25, xi + 0.25], [0, 0], color="black", lw=3)
+        if pd.notna(r["predicted"]):
+            pred = r["predicted"] / 100 if e["assay"] == "mtt" else r["predicted"]
+            ax.plot(xi, np.log2(pred), "D", color=AGREE_COLOURS.get(r["agreement"], "grey"), ms=7)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xticks(x, [_label(r, ev) for _, r in d.iterrows()], rotation=70, ha="right", fontsize=7)
+    ax.set_ylabel("log2 fold change (treated / control)")
+    ax.set_title("Fold changes")
+
+
+def _draw_percent(ax: plt.Axes, d: pd.DataFrame, ev: pd.DataFrame) -> None:
+    x = np.arange(len(d))
+    for xi, (_, r) in zip(x, d.iterrows(), strict=True):
+        e = ev.loc[r["id"]]
+        obs, pred = e["value"], r["predicted"]
+        if e["scale"] == "percent_change_vs_control":  # show on the % of control scale
+            obs, pred = 100 + obs, 100 + pred
+        sd = e["sd"] if pd.notna(e["sd"]) else 0.0
+        ax.errorbar(xi, obs, yerr=sd, fmt="o", color="black", ms=6)
+        ax.plot(xi, pred, "D", color=AGREE_COLOURS.get(r["agreement"], "grey"), ms=7)
+    ax.set_xticks(
+        x,
+        [f"{_label(r, ev)}\n{ev.loc[r['id'], 'arm']}" for _, r in d.iterrows()],
+        rotation=70,
+        ha="right",
+        fontsize=7,
+    )
+    ax.set_ylabel("% (cells, or of control viability)")
+    ax.set_title("Percentages")
+
+
+def _draw_orderings(ax: plt.Axes, d: pd.DataFrame) -> None:
+    for _, r in d.iterrows():
+        doses = [float(v) for v in str(r["dose"]).split(";")]
+        values = [float(v) for v in r["detail"].split(":", 1)[1].split(",")]
+        ax.plot(
+            doses,
+            values,
+            "D-",
+            color=AGREE_COLOURS.get(r["agreement"], "grey"),
+            label=f"{r['observable']} ({'decreasing' if r['direction'] == 'down' else 'increasing'} in paper)",
+        )
+    ax.set_xlabel("dose (CM fraction)")
+    ax.set_ylabel("model: value the assay reports")
+    ax.set_title("Dose orderings")
+    ax.legend(fontsize=7)
+
+
+def plot_timecourses(result: SimulationResult) -> plt.Figure:
+    """Pathway activity over time, each variable relative to its control level at t = 0.
+
+    Control arm dashed grey (flat when the model sits at its steady state), treated
+    arms solid, one colour per dose.
+    """
+    tc = result.timecourses
+    panels = {k: [v for v in vs if v in set(tc["variable"])] for k, vs in PATHWAY_PANELS.items()}
+    panels = {k: v for k, v in panels.items() if v}
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7), squeeze=False)
+    doses = sorted(tc.loc[tc["arm"] == "treated", "dose"].unique())
+    colours = plt.cm.viridis(np.linspace(0.1, 0.85, max(len(doses), 1)))
+    styles = ["-", "--", ":", "-."]
+    for ax, (title, names) in zip(axes.flat, panels.items(), strict=False):
+        for j, name in enumerate(names):
+            v = tc[tc["variable"] == name]
+            ctrl = v[v["arm"] == "control"]
+            ref = ctrl["level"].iloc[0] if ctrl["level"].iloc[0] != 0 else 1.0
+            ls = styles[j % len(styles)]
+            ax.plot(ctrl["time_h"], ctrl["level"] / ref, color="grey", ls=ls, lw=1)
+            for c, dose in zip(colours, doses, strict=True):
+                t = v[(v["arm"] == "treated") & (v["dose"] == dose)]
+                label = name.removeprefix("obs_") if dose == doses[-1] else None
+                ax.plot(t["time_h"], t["level"] / ref, color=c, ls=ls, lw=1.6, label=label)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("time (h)")
+        ax.set_ylabel("level / control level")
+        ax.legend(fontsize=7, title="line style", title_fontsize=7)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    s = result.scenario
+    unit = "MSCs" if s.mode == "transwell" else "CM fraction"
+    dose_text = ", ".join(f"{d:g}" for d in doses)
+    fig.suptitle(f"{s.name}: treated ({unit} {dose_text}; colour = dose) vs control (grey)")
+    fig.tight_layout()
+    return fig
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    def write(fh) -> None:
+        fig.savefig(fh, format="png", dpi=110)
+
+    atomic_write_with(path, write)
+    plt.close(fig)
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def _agreement_counts(rows: pd.DataFrame) -> str:
+    parts = []
+    for kind in data.KINDS:
+        k = rows[rows["kind"] == kind]
+        if len(k):
+            parts.append(f"{kind}: {(k['agreement'] == 'agree').sum()}/{len(k)} agree")
+    return "; ".join(parts)
+
+
+def _table_html(rows: pd.DataFrame) -> str:
+    cols = [
+        "id",
+        "observable",
+        "kind",
+        "time_h",
+        "dose",
+        "observed",
+        "direction",
+        "predicted",
+        "agreement",
+        "detail",
+    ]
+    buf = io.StringIO()
+    rows[cols].to_html(
+        buf, index=False, float_format=lambda x: f"{x:.3g}", na_rep="", escape=True, classes="cmp"
+    )
+    out = buf.getvalue()
+    for word, colour in AGREE_COLOURS.items():
+        out = out.replace(
+            f"<td>{word}</td>", f'<td style="color:{colour};font-weight:bold">{word}</td>'
+        )
+    return out
+
+
+def _index_html(
+    comparison: pd.DataFrame, results: Sequence[SimulationResult], params_label: str
+) -> str:
+    studies = sorted(comparison["study"].unique())
+    fit = comparison
+    head = f"""<!doctype html><html><head><meta charset="utf-8"><title>secretome: model versus evidence</title>
+<style>body{{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}} img{{max-width:100%}}
+table.cmp{{border-collapse:collapse;font-size:12px}} table.cmp td,table.cmp th{{border:1px solid #ccc;padding:2px 5px}}</style>
+</head><body><h1>secretome: model versus the published evidence</h1>
+<p>Parameters: <b>{html.escape(params_label)}</b>. Every row of the evidence base
+(<code>experiments/data/evidence.csv</code>) is compared with the model's prediction in the
+paper's scenario (<code>experiments/scenarios/</code>). In the figures, black marks are the papers' results
+(dots: numbers stated in the text, with SD where given; arrows: a significant change whose size is only in a figure;
+bars: no significant change); diamonds are the model, <span style="color:{AGREE_COLOURS["agree"]}">green</span> where it agrees,
+<span style="color:{AGREE_COLOURS["disagree"]}">red</span> where it does not. Agreement rules: quantitative within
+{compare.QUANT_TOLERANCE:.0%}; direction beyond a fold change of {compare.DIRECTION_BAND}; no change within a fold change of
+{compare.NO_CHANGE_BAND}; dose orderings monotone.</p>
+<p><b>Overall</b>: {_agreement_counts(fit)}. Full table: <a href="comparison.csv">comparison.csv</a>;
+all simulated observables: <a href="observables.csv">observables.csv</a>.</p>"""
+    body = []
+    for study in studies:
+        rows = comparison[comparison["study"] == study]
+        body.append(f"<h2>{html.escape(study)}</h2><p>{_agreement_counts(rows)}</p>")
+        body.append(
+            f'<img src="figures/{study}_model_vs_data.png" alt="model versus data, {study}">'
+        )
+        for r in results:
+            if r.scenario.study == study:
+                body.append(
+                    f"<h3>Scenario {html.escape(r.scenario.name)}</h3><p>{html.escape(r.scenario.description)}</p>"
+                )
+                body.append(
+                    f'<img src="figures/{r.scenario.name}_timecourses.png" alt="time courses, {r.scenario.name}">'
+                )
+        body.append(_table_html(rows))
+    return head + "\n".join(body) + "</body></html>\n"
+
+
+def reproduce(
+    out_dir: str | Path,
+    params: Mapping[str, float] | None = None,
+    *,
+    params_label: str = "nominal values of models/parameters.csv (not fitted)",
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Run every shipped scenario, compare with the evidence, write the report.
+
+    Parameters
+    ----------
+    out_dir : path
+        Created if missing; files are written atomically.
+    params : mapping, optional
+        Parameter overrides (e.g. fitted values); default the table's values.
+    params_label : str
+        Where the parameters came from, printed at the top of the report.
+    progress : callable, optional
+        Called with a short message before each step (the CLI shows a progress bar).
+    """
+    out = Path(out_dir)
+    say = progress or (lambda _msg: None)
+    evidence = data.load_evidence()
+    record = _record_variables()
+    results = []
+    for s in scenarios.shipped_scenarios():
+        say(f"simulating {s.name}")
+        results.append(simulate(s, params, record=record))
+    say("comparing with the evidence")
+    comparison = compare.compare(evidence, results)
+    atomic_write(out / "comparison.csv", comparison.to_csv(index=False))
+    observables = pd.concat([r.observables for r in results], ignore_index=True)
+    atomic_write(out / "observables.csv", observables.to_csv(index=False))
+    for study in sorted(comparison["study"].unique()):
+        say(f"drawing {study}")
+        rows = comparison[comparison["study"] == study]
+        _save(
+            plot_model_vs_data(rows, evidence, f"{study}: model (diamonds) versus data (black)"),
+            out / "figures" / f"{study}_model_vs_data.png",
+        )
+    for r in results:
+        say(f"drawing {r.scenario.name}")
+        _save(plot_timecourses(r), out / "figures" / f"{r.scenario.name}_timecourses.png")
+    atomic_write(out / "index.html", _index_html(comparison, results, params_label))
+    return Report(out, comparison, tuple(results))
