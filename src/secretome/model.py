@@ -1,0 +1,703 @@
+"""The mechanistic ODE model: Antimony modules, parameter table, observables.
+
+The model lives as data under ``models/`` (see ``docs/model.md``):
+
+- one Antimony file per module (``MODULES``, composed in that order inside one
+  ``model secretome ... end``) plus ``functions.ant`` with the normalised
+  regulatory functions;
+- ``parameters.csv``: every free parameter with scope, nominal value, bounds,
+  unit, estimate flag and source;
+- ``observables.csv``: each measured readout and the model symbol behind it;
+- ``conserved.csv``: named sums of species that the reactions conserve.
+
+The Antimony files never hold numbers for table parameters: :func:`load_model`
+appends the nominal values (for the first cell line and MSC source of
+:data:`CELL_LINES` / :data:`MSC_SOURCES`) so the SBML is self-contained, and
+:func:`parameter_values` / :func:`apply_parameters` set the values of any other
+context on a RoadRunner instance. Time is in hours.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import antimony
+import libsbml
+import pandas as pd
+import roadrunner
+
+from secretome.errors import Problem, SecretomeError, ValidationError
+from secretome.io import atomic_write
+from secretome.model_markdown import model_markdown
+from secretome.paths import models_dir as _default_models_dir
+
+MODULES: tuple[str, ...] = (
+    "secretome",
+    "receptors",
+    "jak_stat",
+    "pi3k_akt_mtor",
+    "ras_erk",
+    "p53_nfkb",
+    "cell_fate",
+    "observables",
+)
+"""Antimony modules (``models/<name>.ant``) in composition order."""
+
+FUNCTIONS_FILE = "functions.ant"
+PARAMETER_FILE = "parameters.csv"
+OBSERVABLE_FILE = "observables.csv"
+CONSERVED_FILE = "conserved.csv"
+MODEL_ID = "secretome"
+
+CELL_LINES: tuple[str, ...] = ("AGS", "A431", "MDA-MB-231", "KG1a_CD34")
+MSC_SOURCES: tuple[str, ...] = ("human_adipose", "rat_bone_marrow")
+
+#: Columns of ``parameters.csv``.
+PARAMETER_COLUMNS: tuple[str, ...] = (
+    "name",
+    "scope",
+    "context",
+    "value",
+    "lower",
+    "upper",
+    "unit",
+    "estimate",
+    "source",
+    "description",
+)
+SCOPES: tuple[str, ...] = ("shared", "cell_line", "msc_source", "input")
+ASSAYS: tuple[str, ...] = ("qpcr", "western", "annexin", "mtt", "elisa", "wound")
+FORMS: tuple[str, ...] = ("mrna", "protein", "phospho", "cleaved_pro_ratio", "secreted", "cells")
+OBSERVABLE_COLUMNS: tuple[str, ...] = ("name", "assay", "hgnc", "form", "variable", "description")
+
+
+@dataclass(frozen=True)
+class Observable:
+    """A measured readout and the model symbol that holds its state quantity.
+
+    Attributes
+    ----------
+    name : str
+        Observable id, matched by the evidence base (e.g. ``"mrna_JAK2"``).
+    assay : str
+        One of :data:`ASSAYS`.
+    hgnc : str
+        HGNC symbol(s) of the gene measured, ``";"``-separated; ``""`` for cells.
+    form : str
+        One of :data:`FORMS`.
+    variable : str
+        Assignment-rule variable in the model (e.g. ``"obs_mrna_JAK2"``).
+    description : str
+        What the readout is, in words.
+    """
+
+    name: str
+    assay: str
+    hgnc: str
+    form: str
+    variable: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ConservedTotal:
+    """A named sum of species that the reaction network conserves."""
+
+    name: str
+    species: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSpec:
+    """The composed model and its tables; immutable, shared between workers.
+
+    Attributes
+    ----------
+    antimony : str
+        Composed Antimony text, with the nominal parameter values appended.
+    sbml : str
+        SBML generated from ``antimony``.
+    species : tuple of str
+        Species ids, in SBML order.
+    parameters : pandas.DataFrame
+        The validated parameter table.
+    observables : tuple of Observable
+    conserved : tuple of ConservedTotal
+    cell_lines, msc_sources : tuple of str
+        Contexts known to the parameter table.
+    modules : tuple of (str, str)
+        ``(module name, module text)`` in composition order.
+    """
+
+    antimony: str
+    sbml: str
+    species: tuple[str, ...]
+    parameters: pd.DataFrame
+    observables: tuple[Observable, ...]
+    conserved: tuple[ConservedTotal, ...]
+    cell_lines: tuple[str, ...]
+    msc_sources: tuple[str, ...]
+    modules: tuple[tuple[str, str], ...]
+    models_dir: Path
+
+
+# ---------------------------------------------------------------------------
+# Antimony composition
+
+
+@dataclass(frozen=True)
+class _Segment:
+    file: Path
+    first_line: int  # 1-based line of the composed text where the file starts
+    n_lines: int
+
+
+def _compose(directory: Path) -> tuple[str, list[_Segment]]:
+    parts: list[str] = []
+    segments: list[_Segment] = []
+    line = 1
+
+    def add(text: str, file: Path | None) -> None:
+        nonlocal line
+        if not text.endswith("\n"):
+            text += "\n"
+        n = text.count("\n")
+        if file is not None:
+            segments.append(_Segment(file, line, n))
+        parts.append(text)
+        line += n
+
+    files = [directory / FUNCTIONS_FILE, *(directory / f"{m}.ant" for m in MODULES)]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise SecretomeError("model files missing: " + ", ".join(missing))
+    add(files[0].read_text(encoding="utf-8"), files[0])
+    add(f"\nmodel {MODEL_ID}()", None)
+    for name, file in zip(MODULES, files[1:], strict=True):
+        add(f"\n// ===== module {name} ({file.name}) =====", None)
+        add(file.read_text(encoding="utf-8"), file)
+    add("end", None)
+    return "".join(parts), segments
+
+
+def _locate(line: int, segments: list[_Segment]) -> str:
+    for seg in segments:
+        if seg.first_line <= line < seg.first_line + seg.n_lines:
+            return f"{seg.file}, line {line - seg.first_line + 1}"
+    return f"composed model, line {line}"
+
+
+def _to_sbml(text: str, segments: list[_Segment] | None = None) -> str:
+    antimony.clearPreviousLoads()
+    code = antimony.loadAntimonyString(text)
+    if code < 0:
+        message = antimony.getLastError().strip()
+        where = "Antimony"
+        match = re.search(r"line (\d+)", message)
+        if match and segments is not None:
+            where = _locate(int(match.group(1)), segments)
+            message = re.sub(r"^.*?line \d+:?\s*", "", message, count=1)
+        raise SecretomeError(f"{where}: {message}")
+    sbml = antimony.getSBMLString(MODEL_ID)
+    if not sbml:
+        raise SecretomeError(f"Antimony produced no SBML: {antimony.getLastError().strip()}")
+    return sbml
+
+
+def _resolve(directory: str | Path | None) -> Path:
+    return Path(directory).resolve() if directory is not None else _default_models_dir().resolve()
+
+
+def load_antimony(models_dir: str | Path | None = None) -> str:
+    """Compose the Antimony modules into one model and check that it parses.
+
+    Parameters
+    ----------
+    models_dir : path-like, optional
+        Directory holding the ``.ant`` files; default :func:`secretome.paths.models_dir`.
+
+    Returns
+    -------
+    str
+        The composed text (functions, then ``model secretome() ... end``), without
+        parameter values.
+
+    Raises
+    ------
+    SecretomeError
+        If a file is missing or malformed; the message names the file and line.
+    """
+    text, segments = _compose(_resolve(models_dir))
+    _to_sbml(text, segments)
+    return text
+
+
+def _sbml_model(sbml: str) -> tuple[libsbml.SBMLDocument, libsbml.Model]:
+    doc = libsbml.readSBMLFromString(sbml)
+    return doc, doc.getModel()
+
+
+def _free_parameters(model: libsbml.Model) -> set[str]:
+    """Global parameters that have neither a value, a rule nor an initial assignment."""
+    targets = {
+        model.getInitialAssignment(i).getSymbol() for i in range(model.getNumInitialAssignments())
+    }
+    targets |= {model.getRule(i).getVariable() for i in range(model.getNumRules())}
+    return {
+        p.getId()
+        for p in model.getListOfParameters()
+        if p.getId() not in targets and not p.isSetValue()
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def _model_parameter_names(directory: Path) -> frozenset[str]:
+    text, segments = _compose(directory)
+    _, model = _sbml_model(_to_sbml(text, segments))
+    return frozenset(_free_parameters(model))
+
+
+# ---------------------------------------------------------------------------
+# Parameter table
+
+
+def _is_true(value: object) -> bool | None:
+    s = str(value).strip().lower()
+    return True if s == "true" else False if s == "false" else None
+
+
+def load_parameter_table(
+    path: str | Path | None = None, *, model_parameters: set[str] | frozenset[str] | None = None
+) -> pd.DataFrame:
+    """Read and validate ``parameters.csv``.
+
+    Every problem is collected and reported at once, each naming the file, the
+    row (counting the header as row 1, i.e. the line of the file) and the field.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        The table; default ``models/parameters.csv``.
+    model_parameters : set of str, optional
+        Free parameters of the model to check the table against; default: those
+        of the Antimony modules beside the table (or of ``models/`` if there are
+        none beside it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with numeric ``value``, ``lower``, ``upper``, boolean
+        ``estimate`` and ``context`` as ``""`` where empty.
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem found.
+    """
+    path = Path(path) if path is not None else _default_models_dir() / PARAMETER_FILE
+    fname = path.name
+    if not path.is_file():
+        raise SecretomeError(f"parameter table not found: {path}")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    problems: list[Problem] = []
+    missing = [c for c in PARAMETER_COLUMNS if c not in raw.columns]
+    for col in missing:
+        problems.append(Problem(f"{path}", col, "required column missing"))
+    if missing:
+        raise ValidationError(problems, f"parameter table {path}")
+
+    table = raw[list(PARAMETER_COLUMNS)].copy()
+    for col in ("name", "scope", "context", "unit", "source", "description"):
+        table[col] = table[col].str.strip()
+    numeric = {c: pd.to_numeric(table[c], errors="coerce") for c in ("value", "lower", "upper")}
+    estimate = table["estimate"].map(_is_true)
+
+    for i, row in table.iterrows():
+        where = f"{fname}, row {int(i) + 2} (name={row['name'] or '?'})"
+        if not row["name"]:
+            problems.append(Problem(where, "name", "empty"))
+        elif not re.fullmatch(r"[A-Za-z_]\w*", row["name"]):
+            problems.append(Problem(where, "name", f"'{row['name']}' is not a valid model symbol"))
+        scope, ctx = row["scope"], row["context"]
+        if scope not in SCOPES:
+            problems.append(Problem(where, "scope", f"'{scope}' not one of {', '.join(SCOPES)}"))
+        elif scope in ("shared", "input") and ctx:
+            problems.append(Problem(where, "context", f"must be empty for scope {scope}"))
+        elif scope == "cell_line" and ctx not in CELL_LINES:
+            problems.append(
+                Problem(
+                    where, "context", f"unknown cell line '{ctx}'; known: {', '.join(CELL_LINES)}"
+                )
+            )
+        elif scope == "msc_source" and ctx not in MSC_SOURCES:
+            problems.append(
+                Problem(
+                    where,
+                    "context",
+                    f"unknown MSC source '{ctx}'; known: {', '.join(MSC_SOURCES)}",
+                )
+            )
+        values = {}
+        for col in ("value", "lower", "upper"):
+            v = numeric[col][i]
+            if pd.isna(v) or not math.isfinite(v):
+                problems.append(Problem(where, col, f"'{row[col]}' is not a finite number"))
+                continue
+            if v < 0 or (v == 0 and scope != "input"):
+                problems.append(
+                    Problem(where, col, f"{v:g} must be > 0 (>= 0 only for scope input)")
+                )
+            values[col] = v
+        if len(values) == 3 and not values["lower"] <= values["value"] <= values["upper"]:
+            problems.append(
+                Problem(
+                    where,
+                    "value",
+                    f"{values['value']:g} outside bounds "
+                    f"[{values['lower']:g}, {values['upper']:g}]",
+                )
+            )
+        if estimate[i] is None:
+            problems.append(Problem(where, "estimate", f"'{row['estimate']}' is not true/false"))
+        elif estimate[i] and scope == "input":
+            problems.append(Problem(where, "estimate", "inputs are never estimated"))
+        if not row["source"]:
+            problems.append(
+                Problem(where, "source", "empty; give a reference or 'assumed: <why>'")
+            )
+        if not row["unit"]:
+            problems.append(Problem(where, "unit", "empty"))
+
+    dup = table.duplicated(["name", "context"], keep="first")
+    for i in table.index[dup]:
+        problems.append(
+            Problem(
+                f"{fname}, row {int(i) + 2} (name={table.at[i, 'name']})",
+                "context",
+                f"duplicate (name, context) = ({table.at[i, 'name']}, {table.at[i, 'context']!r})",
+            )
+        )
+    for name, group in table.groupby("name", sort=False):
+        scopes = set(group["scope"])
+        first = f"{fname}, row {int(group.index[0]) + 2} (name={name})"
+        if len(scopes) > 1:
+            problems.append(Problem(first, "scope", f"mixed scopes {sorted(scopes)}"))
+            continue
+        scope = scopes.pop()
+        expected = {"cell_line": CELL_LINES, "msc_source": MSC_SOURCES}.get(scope)
+        if expected is not None:
+            absent = [c for c in expected if c not in set(group["context"])]
+            if absent:
+                problems.append(Problem(first, "context", f"no row for {', '.join(absent)}"))
+
+    if model_parameters is None:
+        beside = path.resolve().parent
+        directory = beside if (beside / FUNCTIONS_FILE).is_file() else _resolve(None)
+        model_parameters = _model_parameter_names(directory)
+    names = set(table["name"])
+    for name in sorted(names - set(model_parameters)):
+        i = table.index[table["name"] == name][0]
+        problems.append(
+            Problem(
+                f"{fname}, row {int(i) + 2} (name={name})", "name", "not a parameter of the model"
+            )
+        )
+    for name in sorted(set(model_parameters) - names):
+        problems.append(Problem(fname, "name", f"model parameter '{name}' has no row"))
+
+    if problems:
+        raise ValidationError(problems, f"parameter table {path}")
+    for col in ("value", "lower", "upper"):
+        table[col] = numeric[col].astype(float)
+    table["estimate"] = estimate.astype(bool)
+    return table
+
+
+# ---------------------------------------------------------------------------
+# Observables and conserved totals
+
+
+def _read_observables(path: Path, model: libsbml.Model) -> tuple[Observable, ...]:
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    problems: list[Problem] = []
+    missing = [c for c in OBSERVABLE_COLUMNS if c not in raw.columns]
+    for col in missing:
+        problems.append(Problem(str(path), col, "required column missing"))
+    if missing:
+        raise ValidationError(problems, f"observable table {path}")
+    rules = {model.getRule(i).getVariable() for i in range(model.getNumRules())}
+    out = []
+    for i, row in raw.iterrows():
+        where = f"{path.name}, row {int(i) + 2} (name={row['name']})"
+        if row["assay"] not in ASSAYS:
+            problems.append(Problem(where, "assay", f"'{row['assay']}' not one of {ASSAYS}"))
+        if row["form"] not in FORMS:
+            problems.append(Problem(where, "form", f"'{row['form']}' not one of {FORMS}"))
+        if row["variable"] not in rules:
+            problems.append(
+                Problem(
+                    where, "variable", f"'{row['variable']}' is no assignment rule of the model"
+                )
+            )
+        out.append(Observable(**{c: row[c].strip() for c in OBSERVABLE_COLUMNS}))
+    dups = raw["name"][raw["name"].duplicated()]
+    for name in dups:
+        problems.append(Problem(path.name, "name", f"duplicate observable '{name}'"))
+    if problems:
+        raise ValidationError(problems, f"observable table {path}")
+    return tuple(out)
+
+
+def _read_conserved(path: Path, model: libsbml.Model) -> tuple[ConservedTotal, ...]:
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    species = {s.getId() for s in model.getListOfSpecies()}
+    problems, out = [], []
+    for i, row in raw.iterrows():
+        members = tuple(row["species"].split())
+        for s in members:
+            if s not in species:
+                problems.append(
+                    Problem(f"{path.name}, row {int(i) + 2}", "species", f"unknown species '{s}'")
+                )
+        out.append(ConservedTotal(row["name"], members, row["description"]))
+    if problems:
+        raise ValidationError(problems, f"conserved totals {path}")
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------
+# The model
+
+
+def _format_value(v: float) -> str:
+    return repr(float(v))
+
+
+def _values_section(table: pd.DataFrame) -> str:
+    lines = [
+        "",
+        f"// Nominal parameter values from {PARAMETER_FILE}"
+        f" (cell line {CELL_LINES[0]}, MSC source {MSC_SOURCES[0]}).",
+    ]
+    default_ctx = {"cell_line": CELL_LINES[0], "msc_source": MSC_SOURCES[0]}
+    for row in table.itertuples(index=False):
+        want = default_ctx.get(row.scope, "")
+        if row.context == want:
+            lines.append(f"{row.name} = {_format_value(row.value)};")
+    return "\n".join(lines) + "\n"
+
+
+@functools.lru_cache(maxsize=8)
+def _load_model_cached(directory: Path) -> ModelSpec:
+    text, segments = _compose(directory)
+    bare_sbml = _to_sbml(text, segments)
+    _, bare = _sbml_model(bare_sbml)
+    table = load_parameter_table(
+        directory / PARAMETER_FILE, model_parameters=frozenset(_free_parameters(bare))
+    )
+    full = text.rstrip("\n")
+    assert full.endswith("end")
+    full = full[: -len("end")] + _values_section(table) + "end\n"
+    sbml = _to_sbml(full)
+    _, model = _sbml_model(sbml)
+    observables = _read_observables(directory / OBSERVABLE_FILE, model)
+    conserved = _read_conserved(directory / CONSERVED_FILE, model)
+    modules = tuple((m, (directory / f"{m}.ant").read_text(encoding="utf-8")) for m in MODULES)
+    return ModelSpec(
+        antimony=full,
+        sbml=sbml,
+        species=tuple(s.getId() for s in model.getListOfSpecies()),
+        parameters=table,
+        observables=observables,
+        conserved=conserved,
+        cell_lines=CELL_LINES,
+        msc_sources=MSC_SOURCES,
+        modules=modules,
+        models_dir=directory,
+    )
+
+
+def load_model(models_dir: str | Path | None = None) -> ModelSpec:
+    """Compose, validate and compile the model (cached per directory).
+
+    Parameters
+    ----------
+    models_dir : path-like, optional
+        Directory with the model files; default :func:`secretome.paths.models_dir`.
+
+    Returns
+    -------
+    ModelSpec
+    """
+    return _load_model_cached(_resolve(models_dir))
+
+
+def parameter_values(
+    spec: ModelSpec,
+    cell_line: str,
+    msc_source: str,
+    overrides: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """Values of every free parameter for one cell line and MSC source.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    cell_line : str
+        One of ``spec.cell_lines``.
+    msc_source : str
+        One of ``spec.msc_sources``.
+    overrides : mapping, optional
+        Parameter name to value, applied last (inputs, fitted values).
+
+    Returns
+    -------
+    dict
+        Parameter name to value.
+
+    Raises
+    ------
+    SecretomeError
+        Unknown cell line, MSC source or parameter name (listing the known ones).
+    """
+    if cell_line not in spec.cell_lines:
+        raise SecretomeError(
+            f"unknown cell line '{cell_line}'; known: {', '.join(spec.cell_lines)}"
+        )
+    if msc_source not in spec.msc_sources:
+        raise SecretomeError(
+            f"unknown MSC source '{msc_source}'; known: {', '.join(spec.msc_sources)}"
+        )
+    t = spec.parameters
+    keep = (
+        t["scope"].isin(["shared", "input"])
+        | ((t["scope"] == "cell_line") & (t["context"] == cell_line))
+        | ((t["scope"] == "msc_source") & (t["context"] == msc_source))
+    )
+    values = dict(zip(t.loc[keep, "name"], t.loc[keep, "value"].astype(float), strict=True))
+    if overrides:
+        unknown = sorted(set(overrides) - set(values))
+        if unknown:
+            raise SecretomeError(
+                f"unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(values))}"
+            )
+        values.update({k: float(v) for k, v in overrides.items()})
+    return values
+
+
+def get_observable(spec: ModelSpec, name: str) -> Observable:
+    """Return the observable called ``name``; unknown names list the known ones."""
+    for obs in spec.observables:
+        if obs.name == name:
+            return obs
+    known = ", ".join(o.name for o in spec.observables)
+    raise SecretomeError(f"unknown observable '{name}'; known: {known}")
+
+
+def new_runner(spec: ModelSpec) -> roadrunner.RoadRunner:
+    """A fresh RoadRunner for the model, selections = time, species, observables.
+
+    RoadRunner objects hold state: create one per worker and never share it.
+    """
+    rr = roadrunner.RoadRunner(spec.sbml)
+    rr.timeCourseSelections = ["time", *spec.species, *(o.variable for o in spec.observables)]
+    integrator = rr.getIntegrator()
+    integrator.setValue("relative_tolerance", 1e-8)
+    integrator.setValue("absolute_tolerance", 1e-10)
+    return rr
+
+
+def apply_parameters(rr: roadrunner.RoadRunner, values: Mapping[str, float]) -> None:
+    """Reset ``rr`` to t = 0 with the given parameter values.
+
+    The values are set as *initial* values (``init(name)``) and the model is
+    reset, so every initial assignment that depends on them (derived rate
+    constants, control levels, initial cell fractions) is re-evaluated. Values
+    persist on ``rr``: pass a complete set (from :func:`parameter_values`) so
+    no value is left from an earlier call.
+    """
+    for name, value in values.items():
+        rr.setValue(f"init({name})", float(value))
+    rr.reset()
+
+
+# ---------------------------------------------------------------------------
+# Export
+
+
+def catalogue(spec: ModelSpec) -> dict:
+    """JSON-serialisable listing of species, parameters and observables."""
+    params = []
+    for row in spec.parameters.to_dict(orient="records"):
+        params.append(
+            {
+                k: (
+                    bool(v)
+                    if k == "estimate"
+                    else float(v)
+                    if k in ("value", "lower", "upper")
+                    else v
+                )
+                for k, v in row.items()
+            }
+        )
+    return {
+        "species": list(spec.species),
+        "parameters": params,
+        "observables": [
+            {"name": o.name, "assay": o.assay, "hgnc": o.hgnc, "description": o.description}
+            for o in spec.observables
+        ],
+    }
+
+
+def sbml_errors(sbml: str) -> list[str]:
+    """Messages of libSBML consistency problems of severity error or worse."""
+    doc = libsbml.readSBMLFromString(sbml)
+    doc.checkConsistency()
+    out = []
+    for i in range(doc.getNumErrors()):
+        err = doc.getError(i)
+        if err.getSeverity() >= libsbml.LIBSBML_SEV_ERROR:
+            out.append(f"line {err.getLine()}: {err.getMessage().strip()}")
+    return out
+
+
+def write_sbml(spec: ModelSpec, path: str | Path) -> Path:
+    """Write the model as SBML (generated by Antimony), after validating it."""
+    errors = sbml_errors(spec.sbml)
+    if errors:
+        raise SecretomeError("generated SBML is invalid:\n" + "\n".join(errors))
+    return atomic_write(path, spec.sbml)
+
+
+def write_markdown(spec: ModelSpec, path: str | Path) -> Path:
+    """Write :func:`model_markdown` to ``path`` (``docs/model.md``)."""
+    return atomic_write(path, model_markdown(spec))
+
+
+__all__ = [
+    "CELL_LINES",
+    "MODULES",
+    "MSC_SOURCES",
+    "ConservedTotal",
+    "ModelSpec",
+    "Observable",
+    "apply_parameters",
+    "catalogue",
+    "get_observable",
+    "load_antimony",
+    "load_model",
+    "load_parameter_table",
+    "model_markdown",
+    "new_runner",
+    "parameter_values",
+    "write_markdown",
+    "write_sbml",
+]
