@@ -29,17 +29,120 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from secretome import data
-    from secretome.io import atomic_write
+def _number_list(text: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
+    except ValueError:
+        msg = f"{text!r} is not a comma-separated list of numbers"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not values:
+        raise argparse.ArgumentTypeError("the list is empty")
+    return values
 
-    table = data.load_evidence()
-    summary = data.summarise(table)
+
+def read_params_file(path: Path) -> dict[str, float]:
+    """Parameter overrides from a CSV file with columns ``name`` and ``value``."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path, dtype={"name": str})
+    except FileNotFoundError:
+        raise SecretomeError(f"{path}: no such parameter file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SecretomeError(f"{path}: not a readable CSV table ({exc})") from None
+    missing = [c for c in ("name", "value") if c not in table.columns]
+    if missing:
+        raise SecretomeError(f"{path}: missing column(s) {', '.join(missing)} (need name, value)")
+    values = pd.to_numeric(table["value"], errors="coerce")
+    bad = [
+        f"row {i + 1} ({n})"
+        for i, (n, v) in enumerate(zip(table["name"], values, strict=True))
+        if not v == v
+    ]
+    if bad:
+        raise SecretomeError(f"{path}: field 'value' is not a number in {', '.join(bad)}")
+    return dict(zip(table["name"], values.astype(float), strict=True))
+
+
+def _scenario_from_args(args: argparse.Namespace):
+    from secretome import scenarios
+
+    scenario = scenarios.load_scenario(args.scenario)
+    changes: dict = {}
+    if args.doses is not None:
+        field = "msc_cells" if scenario.mode == "transwell" else "cm_fraction"
+        changes[field] = tuple(args.doses)
+    if args.msc_cells is not None:
+        if scenario.mode != "transwell":
+            raise SecretomeError("--msc-cells is for transwell scenarios; use --cm-fraction")
+        changes["msc_cells"] = (args.msc_cells,)
+    if args.cm_fraction is not None:
+        if scenario.mode != "conditioned_medium":
+            raise SecretomeError("--cm-fraction is for conditioned-medium scenarios")
+        changes["cm_fraction"] = (args.cm_fraction,)
+    if args.times is not None:
+        changes["sampling_h"] = tuple(sorted(args.times))
+        changes["duration_h"] = max(args.duration or scenario.duration_h, *args.times)
+    if args.duration is not None:
+        changes["duration_h"] = args.duration
+        if args.times is None:
+            changes["sampling_h"] = (args.duration,)
+    if args.neutralise:
+        extra = tuple(
+            scenarios.Perturbation("neutralise", target, 1.0, "both") for target in args.neutralise
+        )
+        changes["perturbations"] = scenario.perturbations + extra
+    return scenario.with_changes(**changes) if changes else scenario
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from secretome import report
+    from secretome.io import atomic_write
+    from secretome.simulate import simulate
+
+    scenario = _scenario_from_args(args)
+    params = read_params_file(args.params) if args.params else None
+    result = simulate(scenario, params, record=report.record_variables())
     out = Path(args.out)
-    atomic_write(out / "evidence_summary.csv", summary.to_csv())
-    atomic_write(out / "evidence.csv", table.to_csv(index=False))
-    print(data.format_summary(summary))
-    print(f"\nwrote {out / 'evidence_summary.csv'} and {out / 'evidence.csv'}", file=sys.stderr)
+    atomic_write(out / "observables.csv", result.observables.to_csv(index=False))
+    atomic_write(out / "timecourses.csv", result.timecourses.to_csv(index=False))
+    report.save_figure(report.plot_timecourses(result), out / "timecourses.png")
+    names = args.observables or report.default_outputs(scenario)
+    obs = result.observables
+    written = ["observables.csv", "timecourses.csv", "timecourses.png"]
+    if len(scenario.doses) > 1:
+        report.save_figure(report.plot_response(obs, names, "dose"), out / "dose_response.png")
+        written.append("dose_response.png")
+    if len(scenario.sampling_h) > 1:
+        report.save_figure(report.plot_response(obs, names, "time_h"), out / "time_response.png")
+        written.append("time_response.png")
+    shown = obs[obs["observable"].isin(names)]
+    print(
+        shown.drop(columns=["scenario"]).to_string(index=False, float_format=lambda x: f"{x:.4g}")
+    )
+    print(f"\nwrote {', '.join(written)} to {out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from secretome import report, scenarios
+
+    steps = 2 * len(scenarios.shipped_scenario_files()) + 5
+    with tqdm(total=steps, desc="reproduce", unit="step", file=sys.stderr) as bar:
+
+        def progress(message: str) -> None:
+            bar.set_postfix_str(message)
+            bar.update(1)
+
+        params = read_params_file(args.params) if args.params else None
+        label = f"from {args.params}" if args.params else None
+        kwargs = {"params_label": label} if label else {}
+        result = report.reproduce(args.out, params, progress=progress, **kwargs)
+    counts = result.comparison["agreement"].value_counts()
+    print(f"report: {Path(args.out) / 'index.html'}")
+    print("agreement with the evidence: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
 
@@ -110,17 +213,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_model)
 
     p = sub.add_parser(
-        "reproduce",
-        help="the main job: check the evidence base and write the report",
+        "simulate",
+        help="simulate one in-silico experiment (scenario) and write its observables",
         description=(
-            "Run the main job of `make reproduce`: validate the evidence base and "
-            "write its summary to the output directory. Later stages (model versus "
-            "data for every paper scenario) extend this report."
+            "Simulate the scenario's control arm and one treated arm per dose, and "
+            "write DIR/observables.csv (what each assay would report at the sampling "
+            "times), DIR/timecourses.csv and figures. SCENARIO is a TOML file or the "
+            "name of a shipped scenario (experiments/scenarios/). Flags change the "
+            "common settings without writing a file; several --doses or --times give "
+            "a response-curve figure."
+        ),
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file or shipped name")
+    p.add_argument("--params", metavar="FILE", type=Path, help="CSV of name,value overrides")
+    p.add_argument("--out", metavar="DIR", default="simulation", help="output directory")
+    p.add_argument("--msc-cells", type=float, help="MSCs per well (transwell)")
+    p.add_argument("--cm-fraction", type=float, help="conditioned-medium fraction")
+    p.add_argument(
+        "--doses", type=_number_list, metavar="LIST", help="dose sweep, e.g. 1e4,3e4,1e5"
+    )
+    p.add_argument("--duration", type=float, metavar="H", help="exposure duration (hours)")
+    p.add_argument("--times", type=_number_list, metavar="LIST", help="sampling times (hours)")
+    p.add_argument(
+        "--neutralise",
+        action="append",
+        choices=["IL2", "IL4"],
+        help="neutralise a cytokine in both arms (repeatable)",
+    )
+    p.add_argument(
+        "--observables",
+        type=lambda s: [x for x in s.split(",") if x],
+        metavar="LIST",
+        help="observables to print and plot (default: viability, apoptosis, the study's readouts)",
+    )
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser(
+        "reproduce",
+        help="the main job: every paper scenario against the evidence, as an HTML report",
+        description=(
+            "Run every shipped paper scenario with the package's current best "
+            "parameters, compare each evidence row with the model, and write a report "
+            "directory: index.html (open it in a browser), comparison.csv, "
+            "observables.csv and figures/."
         ),
     )
     p.add_argument(
         "--out", metavar="DIR", default="results", help="output directory (default: results)"
     )
+    p.add_argument("--params", metavar="FILE", type=Path, help="CSV of name,value overrides")
     p.set_defaults(func=_cmd_reproduce)
 
     return parser

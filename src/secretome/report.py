@@ -53,7 +53,21 @@ class Report:
     results: tuple[SimulationResult, ...]
 
 
-def _record_variables() -> tuple[str, ...]:
+def default_outputs(scenario: scenarios.Scenario) -> list[str]:
+    """Viability, early and late apoptosis, and every observable the scenario's study measured."""
+    from secretome.compare import observable_for
+
+    names = ["viable_cells", "early_apoptotic", "late_apoptotic"]
+    evidence = data.load_evidence()
+    for _, row in evidence[evidence["study"] == scenario.study].iterrows():
+        name = observable_for(row)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def record_variables() -> tuple[str, ...]:
+    """Model variables the pathway time-course figure draws."""
     seen: list[str] = []
     for names in PATHWAY_PANELS.values():
         seen += [n for n in names if n not in seen]
@@ -214,6 +228,50 @@ def plot_timecourses(result: SimulationResult) -> plt.Figure:
     return fig
 
 
+def plot_response(observables: pd.DataFrame, names: Sequence[str], axis: str) -> plt.Figure:
+    """Response curves: each observable's assay value against dose or sampling time.
+
+    Parameters
+    ----------
+    observables : DataFrame
+        :attr:`SimulationResult.observables`.
+    names : sequence of str
+        Observables to draw, one panel each.
+    axis : {"dose", "time_h"}
+        What varies along x; the other is fixed (one line per value of it).
+    """
+    other = "time_h" if axis == "dose" else "dose"
+    n = len(names)
+    cols = min(n, 3)
+    rows_ = -(-n // cols)
+    fig, axes = plt.subplots(rows_, cols, figsize=(4.2 * cols, 3.3 * rows_), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        d = observables[observables["observable"] == name]
+        for key, g in d.groupby(other):
+            g = g.sort_values(axis)
+            label = f"{key:g} h" if other == "time_h" else f"dose {key:g}"
+            ax.plot(g[axis], g["value"], "o-", label=label)
+        assay = d["assay"].iloc[0]
+        neutral = {"mtt": 100.0, "annexin": None}.get(assay, 1.0)
+        if neutral is not None:
+            ax.axhline(neutral, color="grey", lw=0.8, ls="--")
+        ax.set_title(f"{name} ({assay})", fontsize=10)
+        ax.set_xlabel("dose" if axis == "dose" else "time (h)")
+        ax.set_ylabel(
+            {"mtt": "% of control", "annexin": "% of cells"}.get(assay, "treated / control")
+        )
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: plt.Figure, path: Path) -> None:
+    """Write a figure as PNG atomically and close it."""
+    _save(fig, path)
+
+
 def _save(fig: plt.Figure, path: Path) -> None:
     def write(fh) -> None:
         fig.savefig(fh, format="png", dpi=110)
@@ -320,7 +378,7 @@ def reproduce(
     out = Path(out_dir)
     say = progress or (lambda _msg: None)
     evidence = data.load_evidence()
-    record = _record_variables()
+    record = record_variables()
     results = []
     for s in scenarios.shipped_scenarios():
         say(f"simulating {s.name}")
