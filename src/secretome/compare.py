@@ -44,6 +44,8 @@ COMPARISON_COLUMNS = (
     "direction",
     "predicted",
     "control_predicted",
+    "predicted_series",
+    "fit",
     "agreement",
     "detail",
 )
@@ -170,6 +172,7 @@ def compare(evidence: pd.DataFrame, results: Iterable[SimulationResult]) -> pd.D
             "dose": row["doses"] or _dose_text(row),
             "observed": row["value"],
             "direction": row["direction"],
+            "fit": bool(row["fit"]),
         }
         if scenario is None:
             out.append({**base, "scenario": "", "agreement": "no scenario", "detail": ""})
@@ -187,6 +190,7 @@ def compare(evidence: pd.DataFrame, results: Iterable[SimulationResult]) -> pd.D
                 "scenario": scenario.name,
                 "predicted": predicted,
                 "control_predicted": control,
+                "predicted_series": ";".join(f"{v:.6g}" for v in pred["value"]),
                 "agreement": agreement,
                 "detail": detail,
             }

@@ -39,7 +39,7 @@ PATHWAY_PANELS: dict[str, tuple[str, ...]] = {
     "PI3K / AKT / mTOR": ("PIP3", "pAKT", "MTORa", "PTEN"),
     "RAS / RAF / ERK": ("RASGTP", "pRAF1", "pMEK", "pERK", "DUSP"),
     "p53 / NF-κB / caspase-3": ("p53", "CDKN1A", "NFKB", "TERT", "MYC", "cC3"),
-    "Cell fate": ("obs_viable_cells", "obs_early_apoptotic", "obs_late_apoptotic"),
+    "Cell fate": ("viable_cells", "early_apoptotic", "late_apoptotic"),
 }
 AGREE_COLOURS = {"agree": "#1a9850", "disagree": "#d73027"}
 
@@ -87,10 +87,10 @@ def plot_model_vs_data(rows: pd.DataFrame, evidence: pd.DataFrame, title: str) -
     """
     ev = evidence.set_index("id")
     rows = rows.assign(scale=[ev.loc[i, "scale"] for i in rows["id"]])
-    ordering = rows[rows["kind"] == "ordering"]
+    ordering = rows[rows["dose"].astype(str).str.contains(";")]  # results across doses
     percent = rows[
         rows["scale"].isin(["percent_cells", "percent_of_control", "percent_change_vs_control"])
-        & (rows["kind"] != "ordering")
+        & ~rows.index.isin(ordering.index)
     ]
     fold = rows[~rows.index.isin(ordering.index) & ~rows.index.isin(percent.index)]
     panels = [
@@ -140,7 +140,9 @@ def _draw_fold(ax: plt.Axes, d: pd.DataFrame, ev: pd.DataFrame) -> None:
                 (xi, dy),
                 (xi, 0),
                 arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.8},
+                annotation_clip=False,
             )
+            ax.plot(xi, dy, alpha=0)  # keep the arrow inside the axis limits
         else:  # no_change
             ax.plot([xi - 0.25, xi + 0.25], [0, 0], color="black", lw=3)
         if pd.notna(r["predicted"]):
@@ -174,56 +176,69 @@ def _draw_percent(ax: plt.Axes, d: pd.DataFrame, ev: pd.DataFrame) -> None:
 
 
 def _draw_orderings(ax: plt.Axes, d: pd.DataFrame) -> None:
+    """Results across doses: the model's curve relative to its lowest dose."""
+    said = {"down": "decreasing", "up": "increasing", "none": "no change"}
     for _, r in d.iterrows():
         doses = [float(v) for v in str(r["dose"]).split(";")]
-        values = [float(v) for v in r["detail"].split(":", 1)[1].split(",")]
+        values = np.array([float(v) for v in str(r["predicted_series"]).split(";")])
+        caveat = "" if r["fit"] else ", caveat"
         ax.plot(
             doses,
-            values,
+            values / values[0],
             "D-",
             color=AGREE_COLOURS.get(r["agreement"], "grey"),
-            label=f"{r['observable']} ({'decreasing' if r['direction'] == 'down' else 'increasing'} in paper)",
+            label=f"{r['observable']} (paper: {said[r['direction']]}{caveat})",
         )
+    ax.axhline(1, color="grey", lw=0.8)
     ax.set_xlabel("dose (CM fraction)")
-    ax.set_ylabel("model: value the assay reports")
-    ax.set_title("Dose orderings")
+    ax.set_ylabel("model, relative to the lowest dose")
+    ax.set_title("Across doses")
     ax.legend(fontsize=7)
 
 
 def plot_timecourses(result: SimulationResult) -> plt.Figure:
     """Pathway activity over time, each variable relative to its control level at t = 0.
 
-    Control arm dashed grey (flat when the model sits at its steady state), treated
-    arms solid, one colour per dose.
+    Control arm thin grey (flat when the model sits at its steady state); treated
+    arms in colour, one colour per variable and one line style per dose.
     """
     tc = result.timecourses
-    panels = {k: [v for v in vs if v in set(tc["variable"])] for k, vs in PATHWAY_PANELS.items()}
+    present = set(tc["variable"])
+    panels = {k: [v for v in vs if v in present] for k, vs in PATHWAY_PANELS.items()}
     panels = {k: v for k, v in panels.items() if v}
     fig, axes = plt.subplots(2, 3, figsize=(13, 7), squeeze=False)
     doses = sorted(tc.loc[tc["arm"] == "treated", "dose"].unique())
-    colours = plt.cm.viridis(np.linspace(0.1, 0.85, max(len(doses), 1)))
-    styles = ["-", "--", ":", "-."]
+    # the highest dose solid, lower doses progressively lighter dashes
+    styles = ["-", "--", "-.", ":"]
+    dose_style = {d: styles[min(i, len(styles) - 1)] for i, d in enumerate(reversed(doses))}
+    colours = plt.cm.tab10.colors
     for ax, (title, names) in zip(axes.flat, panels.items(), strict=False):
         for j, name in enumerate(names):
             v = tc[tc["variable"] == name]
             ctrl = v[v["arm"] == "control"]
             ref = ctrl["level"].iloc[0] if ctrl["level"].iloc[0] != 0 else 1.0
-            ls = styles[j % len(styles)]
-            ax.plot(ctrl["time_h"], ctrl["level"] / ref, color="grey", ls=ls, lw=1)
-            for c, dose in zip(colours, doses, strict=True):
+            ax.plot(ctrl["time_h"], ctrl["level"] / ref, color="grey", lw=0.8)
+            for dose in doses:
                 t = v[(v["arm"] == "treated") & (v["dose"] == dose)]
-                label = name.removeprefix("obs_") if dose == doses[-1] else None
-                ax.plot(t["time_h"], t["level"] / ref, color=c, ls=ls, lw=1.6, label=label)
+                label = name if dose == doses[-1] else None
+                ax.plot(
+                    t["time_h"],
+                    t["level"] / ref,
+                    color=colours[j % 10],
+                    ls=dose_style[dose],
+                    lw=1.6,
+                    label=label,
+                )
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("time (h)")
-        ax.set_ylabel("level / control level")
-        ax.legend(fontsize=7, title="line style", title_fontsize=7)
+        ax.set_ylabel("level / control level at t = 0")
+        ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     s = result.scenario
     unit = "MSCs" if s.mode == "transwell" else "CM fraction"
-    dose_text = ", ".join(f"{d:g}" for d in doses)
-    fig.suptitle(f"{s.name}: treated ({unit} {dose_text}; colour = dose) vs control (grey)")
+    dose_text = ", ".join(f"{d:g} ({dose_style[d]})" for d in doses)
+    fig.suptitle(f"{s.name}: treated ({unit} {dose_text}) versus control (grey)")
     fig.tight_layout()
     return fig
 

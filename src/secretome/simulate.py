@@ -168,7 +168,8 @@ def simulate(
         Points of the time-course grid (sampling times are always included).
     record : sequence of str
         Further model variables (species, assignment rules) to keep in the time
-        courses, e.g. ``("pSTAT3", "pAKT")``. Unknown names are refused.
+        courses, e.g. ``("pSTAT3", "pAKT")`` (observables are always kept).
+        Unknown names are refused.
     models_dir : str, optional
         Another model directory (default: the shipped ``models/``).
 
@@ -185,6 +186,8 @@ def simulate(
     base = model.parameter_values(spec, scenario.cell_line, scenario.msc_source, params)
     variables = [o.variable for o in spec.observables]
     variables += [v for v in medium_species(spec.sbml) if v not in variables]
+    observable_names = {o.name for o in spec.observables}  # recorded anyway
+    record = [v for v in record if v not in observable_names]
     known = set(rr.model.getFloatingSpeciesIds()) | set(rr.model.getGlobalParameterIds())
     unknown = [v for v in record if v not in known]
     if unknown:
