@@ -25,7 +25,7 @@ def test_help_lists_every_subcommand():
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["data", "model", "reproduce"])
+@pytest.mark.parametrize("command", ["data", "model", "simulate", "reproduce"])
 def test_every_subcommand_has_help(command):
     result = run(command, "--help")
     assert result.returncode == 0
@@ -66,3 +66,83 @@ def test_reproduce_writes_summary(tmp_path, evidence):
     summary = pd.read_csv(tmp_path / "evidence_summary.csv")
     assert summary["total"].sum() == len(evidence)
     assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
+
+
+def _scenario_file(tmp_path, text: str):
+    path = tmp_path / "mine.toml"
+    path.write_text(text)
+    return str(path)
+
+
+GOOD = """
+cell_line = "AGS"
+msc_source = "human_adipose"
+duration_h = 24
+sampling_h = [24]
+[delivery]
+mode = "transwell"
+msc_cells = 1e4
+"""
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (
+            lambda p: ["simulate", _scenario_file(p, GOOD.replace('"AGS"', '"HeLa"'))],
+            "field 'cell_line': unknown cell line 'HeLa'",
+        ),
+        (
+            lambda p: ["simulate", _scenario_file(p, GOOD.replace("[24]", "[48]"))],
+            "field 'sampling_h': 48 h is after the end",
+        ),
+        (
+            lambda p: ["simulate", _scenario_file(p, GOOD.replace("1e4", "-1e4"))],
+            "field 'delivery.msc_cells'",
+        ),
+        (
+            lambda p: [
+                "simulate",
+                _scenario_file(p, GOOD + "[[perturbations]]\ntype = 'inhibit'\ntarget = 'BRAF'\n"),
+            ],
+            "unknown inhibit target 'BRAF'",
+        ),
+        (lambda p: ["simulate", "no_such_scenario"], "no such scenario file"),
+        (
+            lambda p: ["simulate", "najafi2024_MDA-MB-231", "--msc-cells", "1e4"],
+            "--msc-cells is for transwell",
+        ),
+        (
+            lambda p: ["simulate", _scenario_file(p, GOOD), "--params", str(p / "absent.csv")],
+            "no such parameter file",
+        ),
+    ],
+)
+def test_simulate_bad_input_exits_2_with_a_clear_message(tmp_path, make_args, message):
+    result = run(*make_args(tmp_path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_simulate_refuses_unknown_parameter_in_params_file(tmp_path):
+    params = tmp_path / "p.csv"
+    params.write_text("name,value\nno_such_rate,1.0\n")
+    result = run("simulate", _scenario_file(tmp_path, GOOD), "--params", str(params))
+    assert result.returncode == 2
+    assert "unknown parameter(s) no_such_rate" in result.stderr
+
+
+def test_simulate_refuses_non_numeric_parameter(tmp_path):
+    params = tmp_path / "p.csv"
+    params.write_text("name,value\nsec_IL2,fast\n")
+    result = run("simulate", _scenario_file(tmp_path, GOOD), "--params", str(params))
+    assert result.returncode == 2
+    assert "row 1 (sec_IL2)" in result.stderr
+
+
+def test_bad_list_argument_is_a_usage_error(tmp_path):
+    result = run("simulate", "mirfendereski2024_AGS", "--doses", "a,b")
+    assert result.returncode == 2
+    assert "not a comma-separated list of numbers" in result.stderr

@@ -127,18 +127,19 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from secretome import report, scenarios
+    from secretome import report
 
-    steps = 2 * len(scenarios.shipped_scenario_files()) + 5
-    with tqdm(total=steps, desc="reproduce", unit="step", file=sys.stderr) as bar:
+    bar = tqdm(desc="reproduce", unit="step", file=sys.stderr)
 
-        def progress(message: str) -> None:
-            bar.set_postfix_str(message)
-            bar.update(1)
+    def progress(message: str, total: int) -> None:
+        bar.total = total
+        bar.set_postfix_str(message)
+        bar.update(1)
 
-        params = read_params_file(args.params) if args.params else None
-        label = f"from {args.params}" if args.params else None
-        kwargs = {"params_label": label} if label else {}
+    params = read_params_file(args.params) if args.params else None
+    label = f"from {args.params}" if args.params else None
+    kwargs = {"params_label": label} if label else {}
+    with bar:
         result = report.reproduce(args.out, params, progress=progress, **kwargs)
     counts = result.comparison["agreement"].value_counts()
     print(f"report: {Path(args.out) / 'index.html'}")

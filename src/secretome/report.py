@@ -8,6 +8,7 @@ writes a directory a person can open without a server:
   pathway time courses, and the row-by-row comparison table;
 * ``comparison.csv`` — one row per evidence row;
 * ``observables.csv`` — every observable of every scenario at its sampling times;
+* ``evidence_summary.csv`` — the evidence base counted per study, assay and kind;
 * ``figures/*.png``.
 
 Plotting functions only draw; they take tables and return figures.
@@ -375,7 +376,7 @@ def reproduce(
     params: Mapping[str, float] | None = None,
     *,
     params_label: str = "nominal values of models/parameters.csv (not fitted)",
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> Report:
     """Run every shipped scenario, compare with the evidence, write the report.
 
@@ -388,19 +389,27 @@ def reproduce(
     params_label : str
         Where the parameters came from, printed at the top of the report.
     progress : callable, optional
-        Called with a short message before each step (the CLI shows a progress bar).
+        Called as ``progress(message, total_steps)`` before each step (the CLI shows a
+        progress bar).
     """
     out = Path(out_dir)
-    say = progress or (lambda _msg: None)
     evidence = data.load_evidence()
+    shipped = scenarios.shipped_scenarios()
+    total = 2 * len(shipped) + evidence["study"].nunique() + 1
+
+    def say(message: str) -> None:
+        if progress is not None:
+            progress(message, total)
+
     record = record_variables()
     results = []
-    for s in scenarios.shipped_scenarios():
+    for s in shipped:
         say(f"simulating {s.name}")
         results.append(simulate(s, params, record=record))
     say("comparing with the evidence")
     comparison = compare.compare(evidence, results)
     atomic_write(out / "comparison.csv", comparison.to_csv(index=False))
+    atomic_write(out / "evidence_summary.csv", data.summarise(evidence).to_csv())
     observables = pd.concat([r.observables for r in results], ignore_index=True)
     atomic_write(out / "observables.csv", observables.to_csv(index=False))
     for study in sorted(comparison["study"].unique()):
