@@ -610,7 +610,7 @@ def new_runner(spec: ModelSpec) -> roadrunner.RoadRunner:
     rr.timeCourseSelections = ["time", *spec.species, *(o.variable for o in spec.observables)]
     integrator = rr.getIntegrator()
     integrator.setValue("relative_tolerance", 1e-8)
-    integrator.setValue("absolute_tolerance", 1e-10)
+    integrator.setValue("absolute_tolerance", 1e-12)
     return rr
 
 

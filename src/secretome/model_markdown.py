@@ -98,6 +98,9 @@ def model_markdown(spec: ModelSpec) -> str:
         "`k_half`.",
         "",
     ]
+    notes = spec.models_dir / "model_notes.md"
+    if notes.is_file():
+        out += [notes.read_text(encoding="utf-8").strip(), ""]
     for name, text in spec.modules:
         ids = _ids(text)
         out += [f"## Module `{name}` (`models/{name}.ant`)", "", _intro(text), ""]
