@@ -146,3 +146,18 @@ def test_bad_list_argument_is_a_usage_error(tmp_path):
     result = run("simulate", "mirfendereski2024_AGS", "--doses", "a,b")
     assert result.returncode == 2
     assert "not a comma-separated list of numbers" in result.stderr
+
+
+def test_closed_pipe_is_not_a_traceback():
+    """Regression: `secretome model | head` ended in a BrokenPipeError traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "secretome.cli", "model", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.read(10)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait()
+    assert "Traceback" not in stderr
+    assert proc.returncode == 0
