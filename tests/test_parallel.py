@@ -1,0 +1,45 @@
+"""The executor: the same results in this process, on a process pool and on Dask."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from secretome.errors import SecretomeError
+from secretome.parallel import run_tasks
+
+TASKS = list(range(12))
+EXPECTED = [math.factorial(n) for n in TASKS]
+
+
+def _ordered(pairs):
+    return [r for _, r in sorted(pairs)]
+
+
+def test_serial():
+    assert _ordered(run_tasks(math.factorial, TASKS, workers=1)) == EXPECTED
+
+
+def test_process_pool_matches_serial():
+    assert _ordered(run_tasks(math.factorial, TASKS, workers=2)) == EXPECTED
+
+
+def test_dask_local_cluster_matches_serial():
+    distributed = pytest.importorskip("dask.distributed")
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        pairs = list(run_tasks(math.factorial, TASKS, scheduler=client))
+    assert _ordered(pairs) == EXPECTED
+
+
+def test_bad_worker_count():
+    with pytest.raises(SecretomeError, match="at least 1"):
+        list(run_tasks(math.factorial, TASKS, workers=0))
+
+
+def test_unreachable_scheduler_is_a_clear_error():
+    with pytest.raises(SecretomeError, match="cannot reach the Dask scheduler"):
+        list(run_tasks(math.factorial, TASKS, scheduler="tcp://127.0.0.1:1"))
