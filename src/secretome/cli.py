@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from secretome import cli_sensitivity
 from secretome.errors import SecretomeError
 
 EXIT_USER_ERROR = 2
@@ -249,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="observables to print and plot (default: viability, apoptosis, the study's readouts)",
     )
     p.set_defaults(func=_cmd_simulate)
+
+    cli_sensitivity.add_parser(sub)
 
     p = sub.add_parser(
         "reproduce",
