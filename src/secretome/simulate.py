@@ -64,7 +64,7 @@ class SimulationResult:
 
     scenario: Scenario
     observables: pd.DataFrame
-    timecourses: pd.DataFrame
+    timecourses: pd.DataFrame | None
     parameters: Mapping[str, float]
 
 
@@ -119,12 +119,10 @@ def _run_arm(
     values: Mapping[str, float],
     scenario: Scenario,
     variables: list[str],
-    n_points: int,
-) -> pd.DataFrame:
-    """Simulate one arm; returns a wide table indexed by time with one column per variable."""
+    times: np.ndarray,
+) -> np.ndarray:
+    """Simulate one arm at ``times``; returns a (times × variables) array."""
     model.apply_parameters(rr, values)
-    grid = np.linspace(0.0, scenario.duration_h, n_points)
-    times = np.unique(np.concatenate([grid, scenario.sampling_h, scenario.medium_changes_h]))
     bounds = [0.0, *scenario.medium_changes_h, scenario.duration_h]
     reset = _medium_reset_values(spec)
     pieces = []
@@ -135,16 +133,18 @@ def _run_arm(
         seg = times[(times >= t0) & (times <= t1)]
         seg = np.unique(np.concatenate([[t0], seg, [t1]]))
         try:
-            out = rr.simulate(times=list(seg), selections=["time", *variables])
+            out = np.asarray(rr.simulate(times=list(seg), selections=variables))
         except RuntimeError as exc:
             raise SimulationFailed(f"integration failed in {scenario.name}: {exc}") from None
-        block = pd.DataFrame(np.asarray(out), columns=["time", *variables])
+        keep = np.isin(seg, times)
         # a medium change at t1 is applied after sampling t1: keep the pre-change value
-        pieces.append(block if k == 0 else block.iloc[1:])
-    wide = pd.concat(pieces, ignore_index=True).set_index("time")
-    if not np.isfinite(wide.to_numpy()).all():
+        if k > 0:
+            keep[0] = False
+        pieces.append(out[keep])
+    block = np.vstack(pieces)
+    if not np.isfinite(block).all():
         raise SimulationFailed(f"non-finite values in {scenario.name}")
-    return wide
+    return block
 
 
 def simulate(
@@ -153,6 +153,7 @@ def simulate(
     *,
     n_points: int = 121,
     record: Sequence[str] = (),
+    timecourses: bool = True,
     models_dir: str | None = None,
 ) -> SimulationResult:
     """Simulate a scenario's control arm and one treated arm per dose.
@@ -170,6 +171,9 @@ def simulate(
         Further model variables (species, assignment rules) to keep in the time
         courses, e.g. ``("pSTAT3", "pAKT")`` (observables are always kept).
         Unknown names are refused.
+    timecourses : bool
+        Build the time-course table (``False`` leaves it ``None``: fits and
+        sensitivity analyses need only the observables).
     models_dir : str, optional
         Another model directory (default: the shipped ``models/``).
 
@@ -197,33 +201,72 @@ def simulate(
         )
     variables += [v for v in record if v not in variables]
 
+    grid = np.linspace(0.0, scenario.duration_h, max(int(n_points), 2))
+    times = np.unique(np.concatenate([grid, scenario.sampling_h]))
+    at = np.searchsorted(times, scenario.sampling_h)
     arms = [("control", None)] + [("treated", d) for d in scenario.doses]
-    wide: dict[tuple[str, float | None], pd.DataFrame] = {}
+    runs: dict[tuple[str, float | None], np.ndarray] = {}
     for arm, dose in arms:
         values = {**base, **model_inputs(scenario, dose, arm=arm)}
-        wide[arm, dose] = _run_arm(rr, spec, values, scenario, variables, n_points)
+        runs[arm, dose] = _run_arm(rr, spec, values, scenario, variables, times)
 
-    control = wide["control", None]
-    rows = []
-    for obs in spec.observables:
-        c = control.loc[list(scenario.sampling_h), obs.variable].to_numpy()
-        for dose in scenario.doses:
-            t = wide["treated", dose].loc[list(scenario.sampling_h), obs.variable].to_numpy()
-            v = observation_value(obs.assay, t, c)
-            for time_h, ti, ci, vi in zip(scenario.sampling_h, t, c, v, strict=True):
-                rows.append(
-                    (scenario.name, obs.name, obs.assay, obs.hgnc, time_h, dose, ti, ci, vi)
-                )
-    observables = pd.DataFrame(rows, columns=list(OBSERVABLE_COLUMNS))
+    n_obs = len(spec.observables)
+    control = runs["control", None][at, :n_obs]  # sampling times × observables
+    blocks = []
+    for dose in scenario.doses:
+        treated = runs["treated", dose][at, :n_obs]
+        value = np.column_stack(
+            [
+                observation_value(o.assay, treated[:, j], control[:, j])
+                for j, o in enumerate(spec.observables)
+            ]
+        )
+        blocks.append((dose, treated, value))
+    n_t = len(scenario.sampling_h)
+    observables = pd.DataFrame(
+        {
+            "scenario": scenario.name,
+            "observable": np.tile(np.repeat([o.name for o in spec.observables], n_t), len(blocks)),
+            "assay": np.tile(np.repeat([o.assay for o in spec.observables], n_t), len(blocks)),
+            "hgnc": np.tile(np.repeat([o.hgnc for o in spec.observables], n_t), len(blocks)),
+            "time_h": np.tile(np.asarray(scenario.sampling_h, dtype=float), n_obs * len(blocks)),
+            "dose": np.repeat([d for d, _, _ in blocks], n_obs * n_t).astype(float),
+            "treated": np.concatenate([t.T.ravel() for _, t, _ in blocks]),
+            "control": np.tile(control.T.ravel(), len(blocks)),
+            "value": np.concatenate([v.T.ravel() for _, _, v in blocks]),
+        },
+        columns=list(OBSERVABLE_COLUMNS),
+    )
 
-    names = {o.variable: o.name for o in spec.observables}
-    frames = []
-    for (arm, dose), w in wide.items():
-        long = w.rename(columns=names).reset_index(names="time_h")
-        long = long.melt(id_vars="time_h", var_name="variable", value_name="level")
-        long.insert(0, "dose", np.nan if dose is None else dose)
-        long.insert(0, "arm", arm)
-        long.insert(0, "scenario", scenario.name)
-        frames.append(long)
-    timecourses = pd.concat(frames, ignore_index=True)[list(TIMECOURSE_COLUMNS)]
+    timecourses = (
+        _timecourse_table(spec, scenario, variables, times, runs) if timecourses else None
+    )
     return SimulationResult(scenario, observables, timecourses, dict(base))
+
+
+def _timecourse_table(
+    spec: model.ModelSpec,
+    scenario: Scenario,
+    variables: list[str],
+    times: np.ndarray,
+    runs: Mapping[tuple[str, float | None], np.ndarray],
+) -> pd.DataFrame:
+    """Long table of every recorded variable over time, per arm and dose."""
+    names = {o.variable: o.name for o in spec.observables}
+    labels = [names.get(v, v) for v in variables]
+    frames = []
+    for (arm, dose), block in runs.items():
+        n_t, n_v = block.shape
+        frames.append(
+            pd.DataFrame(
+                {
+                    "scenario": scenario.name,
+                    "arm": arm,
+                    "dose": np.nan if dose is None else dose,
+                    "time_h": np.tile(times, n_v),
+                    "variable": np.repeat(labels, n_t),
+                    "level": block.T.ravel(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)[list(TIMECOURSE_COLUMNS)]

@@ -188,7 +188,7 @@ def evaluate_point(
     params = dict(fixed or {})
     params.update(space.overrides(x, scenario.cell_line, scenario.msc_source))
     try:
-        obs = simulate(scenario, params, n_points=2).observables
+        obs = simulate(scenario, params, n_points=2, timecourses=False).observables
     except SimulationFailed:
         return np.full(len(outputs), np.nan)
     table = obs.set_index(["observable", "time_h", "dose"])["value"]
