@@ -126,6 +126,56 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from secretome import fit, objective, report
+    from secretome.io import atomic_write
+
+    config = objective.load_fit_config(args.config)
+    if args.max_nfev is not None:
+        import dataclasses
+
+        config = dataclasses.replace(config, max_nfev=args.max_nfev)
+    out = Path(args.out)
+    bar = tqdm(total=args.starts, desc="fit", unit="start", file=sys.stderr)
+    state = {"best": float("inf"), "failures": 0}
+
+    def progress(result, done: int, total: int) -> None:
+        state["best"] = min(state["best"], result.cost)
+        state["failures"] += result.failures
+        bar.set_postfix(best=f"{state['best']:.4g}", failed_sims=state["failures"])
+        bar.update(done - bar.n)
+
+    with bar:
+        result = fit.fit(
+            config,
+            studies=args.studies,
+            starts=args.starts,
+            seed=args.seed,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            out=out,
+            resume=args.resume,
+            progress=progress,
+        )
+    atomic_write(out / "starts.csv", result.starts.to_csv(index=False))
+    atomic_write(out / "best_parameters.csv", fit.parameters_table(result).to_csv(index=False))
+    fit.write_parameter_file(result, out / "fitted_parameters.csv")
+    report.save_figure(report.plot_waterfall(result.starts), out / "waterfall.png")
+    report.reproduce(
+        out / "fit_vs_data",
+        result.best_parameters,
+        params_label=(
+            f"best of {args.starts} starts (seed {args.seed}), objective {result.best_cost:.4g}"
+        ),
+    )
+    print(f"best objective {result.best_cost:.6g} (start {int(result.starts['start'].iloc[0])})")
+    written = "starts.csv, best_parameters.csv, fitted_parameters.csv, waterfall.png, fit_vs_data/"
+    print(f"wrote {written} to {out}")
+    return 0
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -250,6 +300,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="observables to print and plot (default: viability, apoptosis, the study's readouts)",
     )
     p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser(
+        "fit",
+        help="fit the model to the evidence: multi-start least squares, resumable",
+        description=(
+            "Fit the parameters listed in the fit configuration (experiments/fit.toml) "
+            "to every fitted evidence row, from --starts starting points (nominal, then "
+            "a Latin hypercube drawn with --seed). Each start's result is written to "
+            "OUT/starts/ when it finishes; --resume continues a stopped fit. Writes "
+            "starts.csv, best_parameters.csv, fitted_parameters.csv (for --params), "
+            "waterfall.png and a model-versus-data report in OUT/fit_vs_data/."
+        ),
+    )
+    p.add_argument("--config", metavar="FILE", type=Path, help="fit configuration (TOML)")
+    p.add_argument("--studies", nargs="+", metavar="STUDY", help="fit only these studies")
+    p.add_argument("--starts", type=int, default=10, help="number of starts (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the starting points (default 0)")
+    p.add_argument("--max-nfev", type=int, help="iterations per start (default: the config's)")
+    p.add_argument("--out", metavar="DIR", default="fit", help="output directory (default: fit)")
+    p.add_argument("--resume", action="store_true", help="continue a stopped fit in --out")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    p.set_defaults(func=_cmd_fit)
 
     cli_sensitivity.add_parser(sub)
 

@@ -283,6 +283,32 @@ def plot_response(observables: pd.DataFrame, names: Sequence[str], axis: str) ->
     return fig
 
 
+def plot_waterfall(starts: pd.DataFrame) -> plt.Figure:
+    """Final objective of every start, sorted: a plateau at the left means the best
+    optimum was found repeatedly (convergence); a staircase means it may not be."""
+    table = starts.sort_values("cost").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    best = table["cost"].iloc[0]
+    colours = np.where(np.isclose(table["cost"], best, rtol=1e-3, atol=1e-6), "#1a9850", "#4575b4")
+    ax.scatter(np.arange(1, len(table) + 1), table["cost"], c=colours, zorder=3)
+    ax.plot(np.arange(1, len(table) + 1), table["cost"], color="grey", lw=0.8)
+    ax.scatter(
+        np.arange(1, len(table) + 1),
+        table["initial_cost"],
+        marker="x",
+        color="grey",
+        label="start",
+    )
+    ax.set_yscale("log")
+    ax.set_xlabel("start (sorted by final objective)")
+    ax.set_ylabel("objective (½ Σ residual²)")
+    hits = int(np.isclose(table["cost"], best, rtol=1e-3, atol=1e-6).sum())
+    ax.set_title(f"Waterfall: {hits} of {len(table)} starts reach the best value {best:.4g}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(fig: plt.Figure, path: Path) -> None:
     """Write a figure as PNG atomically and close it."""
     _save(fig, path)

@@ -99,6 +99,31 @@ def _medium_reset_values(spec: model.ModelSpec) -> dict[str, float]:
     return dict.fromkeys(medium_species(spec.sbml), MEDIUM_CONTROL_LEVEL)
 
 
+def resolve_context(
+    spec: model.ModelSpec, params: Mapping[str, float], cell_line: str, msc_source: str
+) -> dict[str, float]:
+    """Keep the entries of ``params`` that apply to one cell line and MSC source.
+
+    ``name[context]`` keys apply only in their context; bare names everywhere.
+    """
+    known = {*spec.cell_lines, *spec.msc_sources}
+    out: dict[str, float] = {}
+    for key, value in params.items():
+        name, bracket, rest = key.partition("[")
+        if not bracket:
+            out[name] = float(value)
+            continue
+        context = rest.removesuffix("]")
+        if not rest.endswith("]") or context not in known:
+            raise SecretomeError(
+                f"parameter key {key!r}: expected name[context] with context one of "
+                f"{', '.join(sorted(known))}"
+            )
+        if context in (cell_line, msc_source):
+            out[name] = float(value)
+    return out
+
+
 def observation_value(assay: str, treated: np.ndarray, control: np.ndarray) -> np.ndarray:
     """Turn model quantities of both arms into what the assay reports (see module docs)."""
     treated = np.asarray(treated, dtype=float)
@@ -163,8 +188,10 @@ def simulate(
     scenario : Scenario
         From :func:`secretome.scenarios.load_scenario`.
     params : mapping, optional
-        Parameter values overriding the table's nominal (or fitted) values for the
-        scenario's cell line and MSC source. Unknown names are refused.
+        Parameter values overriding the table's nominal values. A key is a name
+        (applies to every context) or ``name[context]`` (applies only when the
+        scenario's cell line or MSC source is that context), as in a fitted
+        parameter file. Unknown names and contexts are refused.
     n_points : int
         Points of the time-course grid (sampling times are always included).
     record : sequence of str
@@ -187,6 +214,7 @@ def simulate(
         If the integrator fails or returns non-finite values.
     """
     spec, rr = _runner_for(os.getpid(), models_dir)
+    params = resolve_context(spec, params or {}, scenario.cell_line, scenario.msc_source)
     base = model.parameter_values(spec, scenario.cell_line, scenario.msc_source, params)
     variables = [o.variable for o in spec.observables]
     variables += [v for v in medium_species(spec.sbml) if v not in variables]

@@ -1,0 +1,266 @@
+"""Multi-start fitting of the model to the evidence.
+
+:func:`fit` draws starting points by Latin hypercube in the fitted parameters'
+log10 bounds (start 0 is the table's nominal point), runs a bounded least-squares
+optimisation from each (``scipy.optimize.least_squares``, trust-region
+reflective, forward finite differences), and writes every start's result to
+``OUT/starts/start_NNNN.json`` the moment it finishes (atomic writes). With
+``resume=True`` a rerun with the same configuration and seed skips the starts
+already on disk, so a stopped fit loses nothing it finished.
+
+Starts run in this process, on a local process pool, or on a Dask cluster
+(:mod:`secretome.parallel`); each start is deterministic given its starting
+point, so the result does not depend on where it ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import least_squares
+from scipy.stats import qmc
+
+from secretome.errors import SecretomeError
+from secretome.io import atomic_write
+from secretome.objective import FitConfig, Objective, load_fit_config
+from secretome.parallel import run_tasks
+from secretome.space import ParameterSpace
+
+#: Finite-difference step in log10 units (about 0.2 % in linear units).
+DIFF_STEP = 1e-3
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """One optimisation run."""
+
+    index: int
+    x0: tuple[float, ...]
+    x: tuple[float, ...]
+    cost: float
+    initial_cost: float
+    nfev: int
+    status: int
+    message: str
+    failures: int
+    evaluations: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What :func:`fit` returns: every start, sorted by cost, and the best point."""
+
+    space: ParameterSpace
+    starts: pd.DataFrame
+    best_x: np.ndarray
+    best_cost: float
+    out_dir: Path | None
+
+    @property
+    def best_parameters(self) -> dict[str, float]:
+        """Fitted values in linear units, keyed ``name`` or ``name[context]``."""
+        return {k: float(10.0**v) for k, v in zip(self.space.keys, self.best_x, strict=True)}
+
+
+def starting_points(space: ParameterSpace, n: int, seed: int | np.random.Generator) -> np.ndarray:
+    """``n`` starting points (log10 units): the nominal point, then a Latin hypercube."""
+    if n < 1:
+        raise SecretomeError(f"starts must be at least 1, not {n}")
+    rng = np.random.default_rng(seed)
+    lo, hi = space.lower, space.upper
+    points = [np.clip(space.nominal, lo, hi)]
+    if n > 1:
+        sampler = qmc.LatinHypercube(d=len(space), rng=rng)
+        points.extend(qmc.scale(sampler.random(n - 1), lo, hi))
+    return np.vstack(points)
+
+
+def _problem_hash(config: FitConfig, studies, x0s: np.ndarray) -> str:
+    payload = json.dumps(
+        {
+            "config": asdict(config) | {"source": ""},
+            "studies": studies,
+            "x0": x0s.round(12).tolist(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def run_start(task: tuple[FitConfig, list[str] | None, int, np.ndarray]) -> StartResult:
+    """Optimise from one starting point (module-level so that workers can run it)."""
+    config, studies, index, x0 = task
+    obj = Objective(config, studies)
+    lo, hi = obj.space.lower, obj.space.upper
+    t0 = time.perf_counter()
+    r0 = obj.residuals(x0)
+    sol = least_squares(
+        obj.residuals,
+        x0,
+        bounds=(lo, hi),
+        method="trf",
+        diff_step=DIFF_STEP,
+        x_scale=1.0,
+        max_nfev=config.max_nfev,
+    )
+    return StartResult(
+        index=index,
+        x0=tuple(float(v) for v in x0),
+        x=tuple(float(v) for v in sol.x),
+        cost=float(sol.cost),
+        initial_cost=0.5 * float(r0 @ r0),
+        nfev=int(sol.nfev),
+        status=int(sol.status),
+        message=str(sol.message),
+        failures=obj.failures,
+        evaluations=obj.evaluations,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _start_path(out: Path, index: int) -> Path:
+    return out / "starts" / f"start_{index:04d}.json"
+
+
+def _load_done(out: Path, problem: str, n: int) -> dict[int, StartResult]:
+    done = {}
+    for i in range(n):
+        path = _start_path(out, i)
+        if path.is_file():
+            doc = json.loads(path.read_text())
+            if doc.get("problem") != problem:
+                raise SecretomeError(
+                    f"{path} belongs to a different fit (configuration, studies or seed "
+                    "changed); use another --out or remove it"
+                )
+            doc.pop("problem")
+            done[i] = StartResult(**{**doc, "x0": tuple(doc["x0"]), "x": tuple(doc["x"])})
+    return done
+
+
+def fit(
+    config: FitConfig | None = None,
+    *,
+    studies: Iterable[str] | None = None,
+    starts: int = 10,
+    seed: int = 0,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: Callable[[StartResult, int, int], None] | None = None,
+) -> FitResult:
+    """Fit the model to the evidence from several starting points.
+
+    Parameters
+    ----------
+    config : FitConfig, optional
+        Default: ``experiments/fit.toml``.
+    studies : iterable of str, optional
+        Fit only these studies' evidence.
+    starts : int
+        Number of starting points (start 0 is the nominal point).
+    seed : int
+        Seed of the Latin hypercube; the same seed gives the same starts.
+    workers, scheduler
+        Where the starts run (:func:`secretome.parallel.run_tasks`).
+    out : path, optional
+        Directory for per-start results and the tables; required for ``resume``.
+    resume : bool
+        Skip starts already written to ``out`` by the same problem.
+    progress : callable, optional
+        Called as ``progress(result, done, total)`` when a start finishes.
+    """
+    config = config or load_fit_config()
+    studies = sorted(studies) if studies is not None else None
+    objective = Objective(config, studies)  # validates names and studies before any work
+    space = objective.space
+    x0s = starting_points(space, starts, seed)
+    problem = _problem_hash(config, studies, x0s)
+    out_dir = Path(out) if out is not None else None
+    if resume and out_dir is None:
+        raise SecretomeError("--resume needs --out (where the finished starts are)")
+    done: dict[int, StartResult] = {}
+    if out_dir is not None:
+        existing = _load_done(out_dir, problem, starts)
+        if existing and not resume:
+            raise SecretomeError(
+                f"{out_dir} already holds {len(existing)} finished start(s) of this fit; "
+                "pass --resume to continue it, or choose another --out"
+            )
+        done = existing
+        atomic_write(
+            out_dir / "problem.json",
+            json.dumps(
+                {
+                    "problem": problem,
+                    "config": asdict(config),
+                    "studies": studies,
+                    "starts": starts,
+                    "seed": seed,
+                    "parameters": space.keys,
+                },
+                indent=2,
+            ),
+        )
+    todo = [(config, studies, i, x0s[i]) for i in range(starts) if i not in done]
+    for k, result in enumerate(done.values(), start=1):
+        if progress:
+            progress(result, k, starts)
+    for _, result in run_tasks(run_start, todo, workers=workers, scheduler=scheduler):
+        done[result.index] = result
+        if out_dir is not None:
+            doc = asdict(result) | {"problem": problem}
+            atomic_write(_start_path(out_dir, result.index), json.dumps(doc, indent=1))
+        if progress:
+            progress(result, len(done), starts)
+    return _collect(space, [done[i] for i in range(starts)], out_dir)
+
+
+def _collect(space: ParameterSpace, results: list[StartResult], out: Path | None) -> FitResult:
+    rows = []
+    for r in results:
+        row = {
+            "start": r.index,
+            "cost": r.cost,
+            "initial_cost": r.initial_cost,
+            "nfev": r.nfev,
+            "status": r.status,
+            "failures": r.failures,
+            "evaluations": r.evaluations,
+            "seconds": r.seconds,
+            "message": r.message,
+        }
+        row.update({f"x:{k}": v for k, v in zip(space.keys, r.x, strict=True)})
+        rows.append(row)
+    table = pd.DataFrame(rows).sort_values(["cost", "start"]).reset_index(drop=True)
+    best = table.iloc[0]
+    best_x = np.array([best[f"x:{k}"] for k in space.keys])
+    return FitResult(space, table, best_x, float(best["cost"]), out)
+
+
+def parameters_table(result: FitResult) -> pd.DataFrame:
+    """The best point as a table: key, name, context, value (linear), log10, bounds."""
+    frame = result.space.to_frame()
+    frame.insert(1, "value", 10.0**result.best_x)
+    frame.insert(2, "log10", result.best_x)
+    frame["at_bound"] = np.isclose(result.best_x, result.space.lower, atol=1e-3) | np.isclose(
+        result.best_x, result.space.upper, atol=1e-3
+    )
+    return frame
+
+
+def write_parameter_file(result: FitResult, path: str | Path) -> Path:
+    """Write ``name,value`` (keys ``name[context]``), the format ``--params`` reads."""
+    frame = pd.DataFrame(
+        {"name": list(result.best_parameters), "value": list(result.best_parameters.values())}
+    )
+    return atomic_write(path, frame.to_csv(index=False, float_format="%.8g"))
