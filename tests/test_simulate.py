@@ -154,3 +154,16 @@ def test_judge_rules():
     q = pd.Series({**row.to_dict(), "kind": "quantitative", "value": 2.0})
     assert compare.judge(q, pd.DataFrame({"value": [2.4], "control": [1]}))[0] == "agree"
     assert compare.judge(q, pd.DataFrame({"value": [2.6], "control": [1]}))[0] == "disagree"
+
+
+def test_threads_do_not_share_a_runner(kg1a):
+    """Regression: threaded Dask workers shared one RoadRunner and mixed their results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    doses = [(1e4,), (3e4,), (1e5,), (3e5,)] * 2
+    scenarios_ = [kg1a.with_changes(msc_cells=d) for d in doses]
+    serial = [simulate(s, timecourses=False).observables["value"].to_numpy() for s in scenarios_]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda s: simulate(s, timecourses=False).observables, scenarios_))
+    for a, b in zip(serial, threaded, strict=True):
+        np.testing.assert_array_equal(a, b["value"].to_numpy())

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -73,8 +74,12 @@ class SimulationFailed(SecretomeError):
 
 
 @cache
-def _runner_for(pid: int, models_dir: str | None):
-    """One RoadRunner per process (and model directory); ``pid`` keys forked workers apart."""
+def _runner_for(pid: int, thread: int, models_dir: str | None):
+    """One RoadRunner per process, thread and model directory.
+
+    RoadRunner objects hold state, so two threads (a threaded Dask worker) must
+    never share one; ``pid`` keeps forked workers apart.
+    """
     spec = model.load_model(models_dir)
     return spec, model.new_runner(spec)
 
@@ -213,7 +218,7 @@ def simulate(
     SimulationFailed
         If the integrator fails or returns non-finite values.
     """
-    spec, rr = _runner_for(os.getpid(), models_dir)
+    spec, rr = _runner_for(os.getpid(), threading.get_ident(), models_dir)
     params = resolve_context(spec, params or {}, scenario.cell_line, scenario.msc_source)
     base = model.parameter_values(spec, scenario.cell_line, scenario.msc_source, params)
     variables = [o.variable for o in spec.observables]
