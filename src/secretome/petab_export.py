@@ -7,7 +7,8 @@ What is exported (``docs/petab.md`` has the details):
   assignment rule is the observable's value in the untreated control arm: the
   observable's formula with every species replaced by its initial value (initial
   assignment, recursively) and every assignment rule by its formula, with no MSCs
-  and no conditioned medium (``msc_density = cm_fraction = 0``). The control arm
+  and no conditioned medium (``msc_density = cm_fraction = 0``); every observable
+  except the Annexin percentages gets one, measured in the export or not. The control arm
   sits at steady state by construction of the model (``models/*.ant``), so this
   constant is the control arm's level at every time, and ``treated / control``
   becomes a formula of ONE simulation: ``obs_X / ctrl_obs_X``. The export refuses
@@ -334,7 +335,8 @@ def build_tables(config: FitConfig | None = None, evidence: pd.DataFrame | None 
         raise SecretomeError("no fitted quantitative evidence rows: nothing to export to PEtab")
 
     observables = pd.DataFrame([_observable_row(o) for o in used_obs.values()])
-    ratio_vars = [o.variable for o in used_obs.values() if o.assay != "annexin"]
+    # every ratio observable gets its control level, measured here or not
+    ratio_vars = [o.variable for o in spec.observables if o.assay != "annexin"]
     sbml = petab_sbml(spec, ratio_vars)
     condition_df, fitted_used = _condition_table(spec, objective, list(conditions.values()))
     parameter_df, unreached = _parameter_table(spec, objective, fitted_used, condition_df)
