@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import petab.v1 as petab
 import pytest
 import roadrunner
 
@@ -24,6 +23,8 @@ from secretome.petab_export import (
     export_petab,
 )
 from secretome.simulate import simulate
+
+petab = pytest.importorskip("petab.v1")
 
 _NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
@@ -47,7 +48,7 @@ def exported(tmp_path_factory, config) -> Path:
 
 
 @pytest.fixture(scope="module")
-def problem(exported) -> petab.Problem:
+def problem(exported):
     return petab.Problem.from_yaml(exported / "problem.yaml")
 
 
@@ -97,7 +98,7 @@ def test_fitted_parameters_estimated(problem, objective):
     assert cond.loc["mirfendereski2024_AGS__dose1", "w_prol_AKT"] == "w_prol_AKT__AGS"
 
 
-def _petab_simulation(problem: petab.Problem, rr, values: dict[str, float]) -> pd.DataFrame:
+def _petab_simulation(problem, rr, values: dict[str, float]) -> pd.DataFrame:
     """Simulate every measurement of the exported problem with libroadrunner."""
     par = problem.parameter_df["nominalValue"].astype(float).to_dict()
     par.update(values)

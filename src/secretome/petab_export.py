@@ -42,7 +42,6 @@ from pathlib import Path
 import libsbml
 import numpy as np
 import pandas as pd
-import yaml
 
 from secretome import compare, model, scenarios
 from secretome.errors import SecretomeError
@@ -429,19 +428,19 @@ def _tsv(df: pd.DataFrame) -> str:
 
 
 def _problem_yaml() -> str:
-    doc = {
-        "format_version": 1,
-        "parameter_file": PARAMETER_FILE,
-        "problems": [
-            {
-                "sbml_files": [MODEL_FILE],
-                "condition_files": [CONDITION_FILE],
-                "measurement_files": [MEASUREMENT_FILE],
-                "observable_files": [OBSERVABLE_FILE],
-            }
-        ],
-    }
-    return yaml.safe_dump(doc, sort_keys=False)
+    """The PEtab v1 problem file (written by hand: PyYAML is not a dependency)."""
+    return "\n".join(
+        [
+            "format_version: 1",
+            f"parameter_file: {PARAMETER_FILE}",
+            "problems:",
+            f"- sbml_files: [{MODEL_FILE}]",
+            f"  condition_files: [{CONDITION_FILE}]",
+            f"  measurement_files: [{MEASUREMENT_FILE}]",
+            f"  observable_files: [{OBSERVABLE_FILE}]",
+            "",
+        ]
+    )
 
 
 def _readme(t: PetabTables, config: FitConfig) -> str:
@@ -494,12 +493,12 @@ def export_petab(out_dir: str | Path, config: FitConfig | None = None) -> Path:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise SecretomeError(f"{out}: exists and is not a directory")
+    config = config or load_fit_config()
+    t = build_tables(config)  # before creating anything: a refused problem leaves no trace
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SecretomeError(f"{out}: cannot create the output directory ({exc})") from None
-    config = config or load_fit_config()
-    t = build_tables(config)
     try:
         atomic_write(out / MODEL_FILE, t.sbml)
         atomic_write(out / CONDITION_FILE, _tsv(t.conditions))
