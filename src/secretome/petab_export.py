@@ -134,7 +134,7 @@ def _control_formulas(m: libsbml.Model, variables: list[str]) -> dict[str, str]:
     for var in variables:
         formula = expander.expand(var)
         names = set(_ID.findall(formula))
-        bad = sorted(names & (expander.species | {"time", "t"}))
+        bad = sorted(names & (expander.species | {"time"}))
         if bad:
             raise SecretomeError(
                 f"control level of {var} still depends on {', '.join(bad)}; cannot export"
@@ -158,8 +158,6 @@ def petab_sbml(spec: model.ModelSpec, variables: list[str]) -> str:
         p.setId(pid)
         p.setName(f"{var} in the untreated control arm (steady state)")
         p.setConstant(False)
-        p.setValue(float("nan"))
-        p.unsetValue()
         rule = m.createAssignmentRule()
         rule.setVariable(pid)
         rule.setMath(libsbml.parseL3Formula(formula))
