@@ -25,7 +25,20 @@ def test_help_lists_every_subcommand():
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["data", "model", "simulate", "reproduce"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "data",
+        "model",
+        "simulate",
+        "fit",
+        "profile",
+        "loso",
+        "export-petab",
+        "sensitivity",
+        "reproduce",
+    ],
+)
 def test_every_subcommand_has_help(command):
     result = run(command, "--help")
     assert result.returncode == 0

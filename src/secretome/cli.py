@@ -176,6 +176,103 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_fit_dir(fit_dir: Path):
+    """The configuration, studies and best point of a finished `secretome fit` run."""
+    import numpy as np
+    import pandas as pd
+
+    from secretome import objective
+
+    problem_file, best_file = fit_dir / "problem.json", fit_dir / "best_parameters.csv"
+    for f in (problem_file, best_file):
+        if not f.is_file():
+            raise SecretomeError(f"{f}: not found; run `secretome fit --out {fit_dir}` first")
+    problem = json.loads(problem_file.read_text())
+    config = objective.FitConfig(
+        **{**problem["config"], "parameters": tuple(problem["config"]["parameters"])}
+    )
+    best = pd.read_csv(best_file).set_index("key")
+    keys = problem["parameters"]
+    missing = [k for k in keys if k not in best.index]
+    if missing:
+        raise SecretomeError(f"{best_file}: no value for {', '.join(missing)}")
+    return config, problem["studies"], np.array([best.loc[k, "log10"] for k in keys])
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from secretome import identifiability as ident
+    from secretome import report
+    from secretome.io import atomic_write
+
+    config, studies, best_x = _load_fit_dir(Path(args.fit_dir))
+    out = Path(args.out or Path(args.fit_dir) / "profiles")
+    bar = tqdm(desc="profile", unit="point", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    with bar:
+        profiles = ident.profile(
+            config,
+            best_x,
+            studies=studies,
+            parameters=args.params,
+            span=args.span,
+            points=args.points,
+            max_nfev=args.max_nfev,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=progress,
+        )
+    jac = ident.jacobian_check(config, best_x, studies)
+    classes = ident.classify(profiles, jac).merge(jac, on="key")
+    atomic_write(out / "profiles.csv", profiles.to_csv(index=False))
+    atomic_write(out / "identifiability.csv", classes.to_csv(index=False))
+    report.save_figure(
+        report.plot_profiles(profiles, classes, ident.THRESHOLD), out / "profiles.png"
+    )
+    print(classes[["key", "class", "max_delta", "unique_fraction"]].to_string(index=False))
+    print(f"wrote profiles.csv, identifiability.csv, profiles.png to {out}")
+    return 0
+
+
+def _cmd_loso(args: argparse.Namespace) -> int:
+    from secretome import identifiability as ident
+    from secretome import objective
+    from secretome.io import atomic_write
+
+    config = objective.load_fit_config(args.config)
+    table = ident.leave_one_study_out(
+        config,
+        starts=args.starts,
+        seed=args.seed,
+        max_nfev=args.max_nfev,
+        workers=args.workers,
+        scheduler=args.scheduler,
+    )
+    out = Path(args.out)
+    atomic_write(out / "leave_one_study_out.csv", table.to_csv(index=False))
+    summary = table.groupby(["held_out", "kind"])["agreement"].agg(
+        agree=lambda a: int((a == "agree").sum()), total="size"
+    )
+    print(summary.to_string())
+    print(f"wrote {out / 'leave_one_study_out.csv'}")
+    return 0
+
+
+def _cmd_export_petab(args: argparse.Namespace) -> int:
+    from secretome.objective import load_fit_config
+    from secretome.petab_export import export_petab
+
+    config = load_fit_config(args.config) if args.config else None
+    path = export_petab(args.dir, config)
+    print(f"wrote the PEtab problem {path} (lint it with: petablint -y {path})")
+    return 0
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -324,6 +421,62 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
     where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
     p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser(
+        "profile",
+        help="profile likelihoods of a finished fit: which parameters the data determine",
+        description=(
+            "For each fitted parameter of FIT_DIR (the --out of `secretome fit`), fix it "
+            "on a grid of --points values either side of the best (within --span "
+            "decades) and re-optimise the others (--max-nfev iterations). Classifies "
+            "each parameter as identifiable, practically or structurally "
+            "non-identifiable; writes profiles.csv, identifiability.csv, profiles.png."
+        ),
+    )
+    p.add_argument("fit_dir", metavar="FIT_DIR", help="output directory of `secretome fit`")
+    p.add_argument("--params", nargs="+", metavar="KEY", help="profile only these parameters")
+    p.add_argument("--span", type=float, default=1.0, help="decades either side (default 1)")
+    p.add_argument("--points", type=int, default=4, help="points per side (default 4)")
+    p.add_argument("--max-nfev", type=int, default=10, help="re-optimisation iterations")
+    p.add_argument("--out", metavar="DIR", help="output directory (default FIT_DIR/profiles)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=1, help="local worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    p.set_defaults(func=_cmd_profile)
+
+    p = sub.add_parser(
+        "loso",
+        help="leave one study out: refit without it, predict it",
+        description=(
+            "For each study, fit the model to the other studies' evidence (nominal "
+            "start plus Latin hypercube starts), then predict the left-out study and "
+            "report agreement row by row: the test of whether the mechanism carries "
+            "over between cell lines and MSC sources."
+        ),
+    )
+    p.add_argument("--config", metavar="FILE", type=Path, help="fit configuration (TOML)")
+    p.add_argument("--starts", type=int, default=2, help="starts per refit (default 2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-nfev", type=int, help="iterations per start (default: the config's)")
+    p.add_argument("--out", metavar="DIR", default="loso", help="output directory")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=1, help="local worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    p.set_defaults(func=_cmd_loso)
+
+    p = sub.add_parser(
+        "export-petab",
+        help="write the calibration problem as PEtab v1 files",
+        description=(
+            "Write DIR/problem.yaml, model.xml, conditions.tsv, measurements.tsv, "
+            "observables.tsv, parameters.tsv, qualitative_data.tsv and README.md. "
+            "PEtab v1 holds only numbers: the qualitative evidence (directions, "
+            "no-change, dose orderings) goes to qualitative_data.tsv (docs/petab.md)."
+        ),
+    )
+    p.add_argument("dir", metavar="DIR", type=Path, help="output directory")
+    p.add_argument("--config", metavar="FILE", type=Path, help="fit configuration (TOML)")
+    p.set_defaults(func=_cmd_export_petab)
 
     cli_sensitivity.add_parser(sub)
 

@@ -309,6 +309,35 @@ def plot_waterfall(starts: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def plot_profiles(profiles: pd.DataFrame, classes: pd.DataFrame, threshold: float) -> plt.Figure:
+    """One panel per parameter: objective rise against the log10 offset from the best."""
+    keys = list(classes["key"])
+    cols = 5
+    rows_ = -(-len(keys) // cols)
+    fig, axes = plt.subplots(rows_, cols, figsize=(3.1 * cols, 2.5 * rows_), squeeze=False)
+    colour = {
+        "identifiable": "#1a9850",
+        "practically non-identifiable": "#fdae61",
+        "structurally non-identifiable": "#d73027",
+    }
+    label = classes.set_index("key")["class"]
+    for ax, key in zip(axes.flat, keys, strict=False):
+        g = profiles[profiles["key"] == key].sort_values("offset")
+        ax.plot(g["offset"], g["delta"], "o-", color=colour[label[key]], ms=3)
+        ax.axhline(threshold, color="grey", ls="--", lw=0.8)
+        ax.set_title(key, fontsize=8)
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(keys) :]:
+        ax.set_visible(False)
+    fig.supxlabel("log10 offset from the best value")
+    fig.supylabel("Δ objective (dashed: 95 % threshold)")
+    handles = [plt.Line2D([], [], color=c, marker="o", label=k) for k, c in colour.items()]
+    fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
 def save_figure(fig: plt.Figure, path: Path) -> None:
     """Write a figure as PNG atomically and close it."""
     _save(fig, path)
