@@ -269,7 +269,7 @@ def _cmd_export_petab(args: argparse.Namespace) -> int:
 
     config = load_fit_config(args.config) if args.config else None
     path = export_petab(args.dir, config)
-    print(f"wrote the PEtab problem {path} (lint it with: petablint -y {path})")
+    print(f"wrote the PEtab problem {path} (lint it with: petablint {path})")
     return 0
 
 
