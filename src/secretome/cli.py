@@ -285,11 +285,15 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         bar.set_postfix_str(message)
         bar.update(1)
 
-    params = read_params_file(args.params) if args.params else None
-    label = f"from {args.params}" if args.params else None
-    kwargs = {"params_label": label} if label else {}
+    if args.params:
+        params, label = read_params_file(args.params), f"from {args.params}"
+    elif args.nominal:
+        params, label = None, "nominal values of models/parameters.csv (not fitted)"
+    else:
+        params, label = report.shipped_parameters()
     with bar:
-        result = report.reproduce(args.out, params, progress=progress, **kwargs)
+        result = report.reproduce(args.out, params, progress=progress, params_label=label)
+    print(f"parameters: {label}")
     counts = result.comparison["agreement"].value_counts()
     print(f"report: {Path(args.out) / 'index.html'}")
     print("agreement with the evidence: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -485,7 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the main job: every paper scenario against the evidence, as an HTML report",
         description=(
             "Run every shipped paper scenario with the package's current best "
-            "parameters, compare each evidence row with the model, and write a report "
+            "parameters (the fitted set in models/fitted_parameters.csv when present), "
+            "compare each evidence row with the model, and write a report "
             "directory: index.html (open it in a browser), comparison.csv, "
             "observables.csv and figures/."
         ),
@@ -493,7 +498,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", metavar="DIR", default="results", help="output directory (default: results)"
     )
-    p.add_argument("--params", metavar="FILE", type=Path, help="CSV of name,value overrides")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--params", metavar="FILE", type=Path, help="CSV of name,value overrides")
+    which.add_argument(
+        "--nominal", action="store_true", help="use the table's nominal values, not the fitted set"
+    )
     p.set_defaults(func=_cmd_reproduce)
 
     return parser

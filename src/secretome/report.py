@@ -426,6 +426,34 @@ all simulated observables: <a href="observables.csv">observables.csv</a>.</p>"""
     return head + "\n".join(body) + "</body></html>\n"
 
 
+FITTED_PARAMETERS = "fitted_parameters.csv"
+FITTED_PROVENANCE = "fitted_parameters.toml"
+
+
+def shipped_parameters() -> tuple[dict[str, float] | None, str]:
+    """The package's current best parameters and where they came from.
+
+    The fitted set committed under ``models/`` (``fitted_parameters.csv``, with its
+    command, seed and objective in ``fitted_parameters.toml``) when there is one,
+    else ``None`` (the table's nominal values).
+    """
+    import tomllib
+
+    from secretome.paths import models_dir
+
+    values_file = models_dir() / FITTED_PARAMETERS
+    if not values_file.is_file():
+        return None, "nominal values of models/parameters.csv (not fitted)"
+    table = pd.read_csv(values_file)
+    values = dict(zip(table["name"], table["value"].astype(float), strict=True))
+    label = f"fitted (models/{FITTED_PARAMETERS})"
+    meta_file = models_dir() / FITTED_PROVENANCE
+    if meta_file.is_file():
+        meta = tomllib.loads(meta_file.read_text())
+        label += f": `{meta.get('command', '?')}`, objective {meta.get('objective', '?')}"
+    return values, label
+
+
 def reproduce(
     out_dir: str | Path,
     params: Mapping[str, float] | None = None,
