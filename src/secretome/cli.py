@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from secretome import cli_sensitivity
+from secretome.cli_common import add_executor_args
 from secretome.errors import SecretomeError
 
 EXIT_USER_ERROR = 2
@@ -421,9 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-nfev", type=int, help="iterations per start (default: the config's)")
     p.add_argument("--out", metavar="DIR", default="fit", help="output directory (default: fit)")
     p.add_argument("--resume", action="store_true", help="continue a stopped fit in --out")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    add_executor_args(p)
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser(
@@ -443,9 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--points", type=int, default=4, help="points per side (default 4)")
     p.add_argument("--max-nfev", type=int, default=10, help="re-optimisation iterations")
     p.add_argument("--out", metavar="DIR", help="output directory (default FIT_DIR/profiles)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=1, help="local worker processes")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    add_executor_args(p)
     p.set_defaults(func=_cmd_profile)
 
     p = sub.add_parser(
@@ -463,9 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-nfev", type=int, help="iterations per start (default: the config's)")
     p.add_argument("--out", metavar="DIR", default="loso", help="output directory")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=1, help="local worker processes")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    add_executor_args(p)
     p.set_defaults(func=_cmd_loso)
 
     p = sub.add_parser(

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from secretome.cli_common import add_executor_args
+
 
 def _name_list(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
@@ -134,13 +136,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="CSV of name,value centre values for --factor (e.g. fitted; default nominal)",
     )
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)"
-    )
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786"
-    )
+    add_executor_args(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--check-convergence",
