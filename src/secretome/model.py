@@ -605,7 +605,11 @@ def new_runner(spec: ModelSpec) -> roadrunner.RoadRunner:
     """A fresh RoadRunner for the model, selections = time, species, observables.
 
     RoadRunner objects hold state: create one per worker and never share it.
+    Integrator failures are raised, counted and reported by the callers
+    (:class:`secretome.simulate.SimulationFailed`), so libRoadRunner's own log is
+    limited to critical messages instead of printing CVODE errors to stderr.
     """
+    roadrunner.Logger.setLevel(roadrunner.Logger.LOG_CRITICAL)
     rr = roadrunner.RoadRunner(spec.sbml)
     rr.timeCourseSelections = ["time", *spec.species, *(o.variable for o in spec.observables)]
     integrator = rr.getIntegrator()
