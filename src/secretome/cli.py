@@ -134,10 +134,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from secretome.io import atomic_write
 
     config = objective.load_fit_config(args.config)
-    if args.max_nfev is not None:
-        import dataclasses
+    import dataclasses
 
+    if args.max_nfev is not None:
         config = dataclasses.replace(config, max_nfev=args.max_nfev)
+    if args.qualitative_sigma is not None:
+        if args.qualitative_sigma <= 0:
+            raise SecretomeError("--qualitative-sigma must be positive")
+        config = dataclasses.replace(config, qualitative_sigma=args.qualitative_sigma)
     out = Path(args.out)
     bar = tqdm(total=args.starts, desc="fit", unit="start", file=sys.stderr)
     state = {"best": float("inf"), "failures": 0}
@@ -420,6 +424,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--starts", type=int, default=10, help="number of starts (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the starting points (default 0)")
     p.add_argument("--max-nfev", type=int, help="iterations per start (default: the config's)")
+    p.add_argument(
+        "--qualitative-sigma",
+        type=float,
+        metavar="S",
+        help="weight of qualitative results: their σ in log units (default: the config's)",
+    )
     p.add_argument("--out", metavar="DIR", default="fit", help="output directory (default: fit)")
     p.add_argument("--resume", action="store_true", help="continue a stopped fit in --out")
     add_executor_args(p)
