@@ -1,0 +1,78 @@
+"""The teaching notebooks run top to bottom in a fresh kernel, on small settings.
+
+Each notebook reads ``SECRETOME_NOTEBOOK_SMALL=1`` in its first code cell and caps
+its costly loops (fit starts, profile points, Morris trajectories, Sobol N, sweep
+lengths). The kernel is this interpreter: a kernelspec naming ``sys.executable`` is
+written to a temporary directory on ``JUPYTER_PATH``, so the test does not depend on
+which kernels the machine has installed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+KERNEL = "secretome-test-python"
+
+
+@pytest.fixture
+def kernel(tmp_path, monkeypatch) -> str:
+    """A kernelspec for the running interpreter, found through JUPYTER_PATH."""
+    spec_dir = tmp_path / "jupyter" / "kernels" / KERNEL
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "secretome tests",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("SECRETOME_NOTEBOOK_SMALL", "1")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    return KERNEL
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 4
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs(path: Path, kernel: str, tmp_path: Path):
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name=kernel, resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()  # raises CellExecutionError, naming the cell, on the first error
+    figures = sum(
+        "image/png" in out.get("data", {})
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+    )
+    assert figures >= 2, f"{path.name}: expected figures, found {figures}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_is_clean(path: Path):
+    """Committed without outputs, reads the small-settings switch, ends with exercises."""
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.outputs]
+    assert not dirty, f"{path.name}: outputs in cells {dirty}; clear them before committing"
+    counted = [i for i, c in enumerate(nb.cells) if c.get("execution_count") is not None]
+    assert not counted, f"{path.name}: execution counts in cells {counted}"
+    assert code and "SECRETOME_NOTEBOOK_SMALL" in code[0].source, (
+        f"{path.name}: the first code cell must read SECRETOME_NOTEBOOK_SMALL"
+    )
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "## Exercises" in markdown, f"{path.name}: no '## Exercises' section"
+    assert nb.cells[0].cell_type == "markdown", f"{path.name}: start with a title and story"
