@@ -173,3 +173,21 @@ def test_killed_fit_resumes_without_losing_finished_starts(tmp_path):
     table = pd.read_csv(out / "starts.csv")
     assert sorted(table["start"]) == [0, 1, 2, 3]
     assert (out / "waterfall.png").is_file() and (out / "fit_vs_data" / "index.html").is_file()
+
+
+def test_shipped_fitted_parameters_reproduce_their_recorded_objective():
+    """models/fitted_parameters.csv is valid, in bounds, and still gives the objective
+    its provenance file records (a model change that alters it needs a refit)."""
+    import tomllib
+
+    from secretome.paths import models_dir
+
+    table = pd.read_csv(models_dir() / "fitted_parameters.csv")
+    meta = tomllib.loads((models_dir() / "fitted_parameters.toml").read_text())
+    config = objective.load_fit_config()
+    obj = objective.Objective(config)
+    assert list(table["name"]) == obj.space.keys
+    x = np.log10(table["value"].to_numpy())
+    assert np.all(x >= obj.space.lower - 1e-9) and np.all(x <= obj.space.upper + 1e-9)
+    assert obj.cost(x) == pytest.approx(meta["objective"], rel=1e-3)
+    assert obj.cost(x) < obj.cost(obj.space.nominal)
