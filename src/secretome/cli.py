@@ -517,6 +517,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``secretome`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # figures are files here, never windows; the library leaves the backend alone
+    os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         return int(args.func(args))
     except SecretomeError as exc:

@@ -626,9 +626,6 @@ def convergence(
 
 def plot_ranked(indices: pd.DataFrame, output: str, method: str, top: int = 15):
     """Ranked horizontal bars with CI error bars for one output (top ``top`` parameters)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     d = indices[indices["output"] == output]
@@ -666,9 +663,6 @@ def plot_heatmap(indices: pd.DataFrame, method: str, top: int = 30):
 
     Rows: the ``top`` parameters with the largest index over any output.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     idx = "ST" if method == "sobol" else "mu_star"
