@@ -35,3 +35,9 @@ test-slow: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis .ruff_cache
+
+# Speed and memory (benchmarks/README.md); results with date and commit in benchmarks/results/.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_simulation.py --out benchmarks/results/simulation.json
+	$(BIN)/python benchmarks/bench_scaling.py --out benchmarks/results/scaling.json

@@ -1,0 +1,186 @@
+"""Simulation throughput: parameter sets per second through the public API, and the
+speed-up over the SciPy reference implementation (:mod:`secretome.reference`).
+
+    python benchmarks/bench_simulation.py [--quick] [--out FILE]
+
+Prints one JSON object (and writes it to ``--out`` if given). The work measured is
+one parameter set of the KG1-a scenario: its treated and control arms, every
+observable, through ``simulate(scenario, params, timecourses=False)`` in this
+process. The parameter sets are drawn (seed 0) uniformly in log10 units between
+the table's bounds of every free parameter of the scenario, as a Sobol analysis
+does. The reference runs the same work (same parameter sets, same process) with
+``scipy.integrate.solve_ivp`` (LSODA, same tolerances).
+
+Absolute rates depend on the machine and its load (recorded in the output as the
+1-minute load average); ``speedup_vs_scipy`` is a ratio of two measurements taken
+back to back and is much less sensitive to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+SCENARIO = "farahzadi2024_KG1a_CD34"
+#: Name of the compiled integrator call in libRoadRunner's Python binding.
+INTEGRATOR_CALL = "RoadRunner__simulate"
+
+
+def machine() -> dict:
+    """Core count, load and the code measured (date, commit)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--", "src"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = "unknown", False
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit,
+        "src_modified": dirty,
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "python": sys.version.split()[0],
+    }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (Linux reports kB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def parameter_sets(n: int, seed: int = 0) -> tuple[object, list[dict[str, float]]]:
+    """The scenario and ``n`` parameter sets (plain names) within the table's bounds."""
+    from secretome.scenarios import load_scenario
+    from secretome.sensitivity import choose_space
+
+    scenario = load_scenario(SCENARIO)
+    space = choose_space(scenario)
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(space.lower, space.upper, size=(n, len(space)))
+    sets = [space.overrides(x, scenario.cell_line, scenario.msc_source) for x in X]
+    return scenario, sets
+
+
+def time_sets(fn, scenario, sets) -> tuple[float, int]:
+    """Wall time of ``fn(scenario, params)`` over every set, and the failures."""
+    from secretome.simulate import SimulationFailed
+
+    failed = 0
+    t0 = time.perf_counter()
+    for params in sets:
+        try:
+            fn(scenario, params)
+        except SimulationFailed:
+            failed += 1
+    return time.perf_counter() - t0, failed
+
+
+def profile_shares(scenario, sets) -> dict:
+    """Share of ``simulate`` time inside the integrator, parameter handling and tables."""
+    from secretome.simulate import simulate
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for params in sets:
+        simulate(scenario, params, timecourses=False)
+    prof.disable()
+    stats = pstats.Stats(prof).stats
+    total = sum(v[2] for v in stats.values())  # tottime: every call counted once
+
+    def own(pred) -> float:
+        return sum(v[2] for k, v in stats.items() if pred(k))
+
+    integrator = own(lambda k: INTEGRATOR_CALL in k[2])
+    reset = own(lambda k: "RoadRunner_reset" in k[2] or "setGlobalParameterValues" in k[2])
+    pandas = own(lambda k: "pandas" in k[0])
+    return {
+        "integrator": round(integrator / total, 3),
+        "reset_and_set_parameters": round(reset / total, 3),
+        "pandas_tables": round(pandas / total, 3),
+        "other_python": round(1 - (integrator + reset + pandas) / total, 3),
+        "profiled_calls": len(sets),
+        "profiler": "cProfile (tottime shares)",
+    }
+
+
+def run(quick: bool) -> dict:
+    from secretome.reference import reference_simulate
+    from secretome.simulate import simulate
+
+    n_api, n_ref = (150, 15) if quick else (1500, 60)
+    t0 = time.perf_counter()
+    scenario, sets = parameter_sets(n_api)
+    simulate(scenario, timecourses=False)  # compile the model once, outside the timing
+    reference_simulate(scenario)  # generate the reference once too
+    setup_s = time.perf_counter() - t0
+
+    def api(s, p):
+        return simulate(s, p, timecourses=False)
+
+    api_s, api_failed = time_sets(api, scenario, sets)
+    # the same work, same process, back to back, on the first n_ref sets
+    sub = sets[:n_ref]
+    sub_api_s, _ = time_sets(api, scenario, sub)
+    ref_s, ref_failed = time_sets(reference_simulate, scenario, sub)
+    shares = profile_shares(scenario, sets[: min(100, n_api)])
+    return {
+        "benchmark": "simulation",
+        "scenario": SCENARIO,
+        "quick": quick,
+        "work": "one parameter set = treated + control arm, all observables, "
+        "simulate(..., timecourses=False), one process",
+        "parameter_sets": n_api,
+        "failed": api_failed,
+        "sims_per_s": round(n_api / api_s, 1),
+        "ms_per_set": round(1e3 * api_s / n_api, 3),
+        "sims_per_s_per_core": round(n_api / api_s, 1),  # one process: one core
+        "reference_sets": n_ref,
+        "reference_failed": ref_failed,
+        "reference_ms_per_set": round(1e3 * ref_s / n_ref, 2),
+        "api_ms_per_set_same_sets": round(1e3 * sub_api_s / n_ref, 3),
+        "speedup_vs_scipy": round(ref_s / sub_api_s, 2),
+        "time_shares": shares,
+        "setup_s": round(setup_s, 2),
+        "peak_rss_mb": peak_rss_mb(),
+        **machine(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer sets (< 30 s)")
+    parser.add_argument("--out", type=Path, help="also write the JSON object here")
+    args = parser.parse_args(argv)
+    result = run(args.quick)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
