@@ -134,6 +134,8 @@ def one_overhead(batches: int) -> dict:
     startup = stamps[0] - t0
     per_batch = (stamps[-1] - stamps[0]) / (batches - 1) * 2  # two workers share them
 
+    dask = _dask_overhead(task, batches)
+
     t0 = time.perf_counter()
     compile_s = max(v for _, v in run_tasks(_warm, [0, 1], workers=2))
     pool_with_model = time.perf_counter() - t0
@@ -152,7 +154,36 @@ def one_overhead(batches: int) -> dict:
         "per_batch_overhead_ms": round(1e3 * per_batch, 3),
         "batch_compute_s": round(chunk, 3),
         "overhead_fraction_per_batch": round(per_batch / chunk, 5),
+        **dask,
         **_peaks(),
+    }
+
+
+def _dask_overhead(task: tuple, batches: int) -> dict:
+    """The same echo batches through a local Dask cluster (2 worker processes)."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        return {"dask": "not installed"}
+    from secretome.parallel import run_tasks
+
+    t0 = time.perf_counter()
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        ready = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        stamps = [
+            time.perf_counter() for _ in run_tasks(_echo, [task] * batches, scheduler=client)
+        ]
+        first = stamps[0] - t1
+    return {
+        "dask_cluster_startup_s": round(ready, 3),
+        "dask_first_result_s": round(first, 3),
+        "dask_per_batch_overhead_ms": round(1e3 * (stamps[-1] - stamps[0]) / (batches - 1) * 2, 3),
     }
 
 
