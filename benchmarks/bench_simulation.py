@@ -125,11 +125,50 @@ def profile_shares(scenario, sets) -> dict:
     }
 
 
+def tolerance_study(scenario, sets) -> list[dict]:
+    """Time per set and largest relative change of any observable value when the
+    runner's tolerances are loosened (restored afterwards); the shipped ones first."""
+    import threading
+
+    from secretome.simulate import SimulationFailed, _runner_for, simulate
+
+    _, rr = _runner_for(os.getpid(), threading.get_ident(), None)
+    integrator = rr.getIntegrator()
+    shipped = (
+        integrator.getValue("relative_tolerance"),
+        integrator.getValue("absolute_tolerance"),
+    )
+    rows, ref = [], None
+    try:
+        for rtol, atol in (shipped, (1e-7, 1e-11), (1e-6, 1e-10), (1e-6, 1e-8)):
+            integrator.setValue("relative_tolerance", rtol)
+            integrator.setValue("absolute_tolerance", atol)
+            values, t0 = [], time.perf_counter()
+            for params in sets:
+                try:
+                    obs = simulate(scenario, params, timecourses=False).observables
+                    values.append(obs["value"].to_numpy())
+                except SimulationFailed:
+                    values.append(np.full(len(values[0]) if values else 1, np.nan))
+            ms = 1e3 * (time.perf_counter() - t0) / len(sets)
+            Y = np.vstack(values)
+            ref = Y if ref is None else ref
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dev = np.nanmax(np.abs(Y / ref - 1))
+            rows.append(
+                {"rtol": rtol, "atol": atol, "ms_per_set": round(ms, 3), "max_rel_change": dev}
+            )
+    finally:
+        integrator.setValue("relative_tolerance", shipped[0])
+        integrator.setValue("absolute_tolerance", shipped[1])
+    return rows
+
+
 def run(quick: bool) -> dict:
     from secretome.reference import reference_simulate
     from secretome.simulate import simulate
 
-    n_api, n_ref = (150, 15) if quick else (1500, 60)
+    n_api, n_ref = (120, 12) if quick else (1500, 60)
     t0 = time.perf_counter()
     scenario, sets = parameter_sets(n_api)
     simulate(scenario, timecourses=False)  # compile the model once, outside the timing
@@ -140,11 +179,13 @@ def run(quick: bool) -> dict:
         return simulate(s, p, timecourses=False)
 
     api_s, api_failed = time_sets(api, scenario, sets)
+    nominal_s, _ = time_sets(api, scenario, [{}] * (n_api // 3))
     # the same work, same process, back to back, on the first n_ref sets
     sub = sets[:n_ref]
     sub_api_s, _ = time_sets(api, scenario, sub)
     ref_s, ref_failed = time_sets(reference_simulate, scenario, sub)
     shares = profile_shares(scenario, sets[: min(100, n_api)])
+    tolerances = tolerance_study(scenario, sets[: 20 if quick else 100])
     return {
         "benchmark": "simulation",
         "scenario": SCENARIO,
@@ -156,12 +197,14 @@ def run(quick: bool) -> dict:
         "sims_per_s": round(n_api / api_s, 1),
         "ms_per_set": round(1e3 * api_s / n_api, 3),
         "sims_per_s_per_core": round(n_api / api_s, 1),  # one process: one core
+        "sims_per_s_nominal_point": round((n_api // 3) / nominal_s, 1),
         "reference_sets": n_ref,
         "reference_failed": ref_failed,
         "reference_ms_per_set": round(1e3 * ref_s / n_ref, 2),
         "api_ms_per_set_same_sets": round(1e3 * sub_api_s / n_ref, 3),
         "speedup_vs_scipy": round(ref_s / sub_api_s, 2),
         "time_shares": shares,
+        "tolerance_study": tolerances,
         "setup_s": round(setup_s, 2),
         "peak_rss_mb": peak_rss_mb(),
         **machine(),
