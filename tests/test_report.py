@@ -49,6 +49,11 @@ def test_cli_reproduce_and_simulate(tmp_path, capsys):
     obs = pd.read_csv(tmp_path / "observables.csv")
     assert {"observable", "value", "treated", "control"} <= set(obs.columns)
     assert (tmp_path / "timecourses.png").is_file()
+    # the paper's data for this scenario, next to the model
+    rows = pd.read_csv(tmp_path / "comparison.csv")
+    evidence = data.load_evidence()
+    assert sorted(rows["id"]) == sorted(evidence.loc[evidence["study"] == "farahzadi2024", "id"])
+    assert (tmp_path / "model_vs_data.png").is_file()
     sweep = tmp_path / "sweep"
     args = ["simulate", "mirfendereski2024_AGS", "--doses", "1e4,6e4,2e5", "--out", str(sweep)]
     assert cli.main(args) == 0

@@ -113,6 +113,16 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     names = args.observables or report.default_outputs(scenario)
     obs = result.observables
     written = ["observables.csv", "timecourses.csv", "timecourses.png"]
+    evidence = report.evidence_for(result)
+    if not evidence.empty:
+        from secretome import compare
+
+        rows = compare.compare(evidence, [result])
+        atomic_write(out / "comparison.csv", rows.to_csv(index=False))
+        title = f"{scenario.name}: model (diamonds) versus {scenario.study} (black)"
+        fig = report.plot_model_vs_data(rows, evidence, title)
+        report.save_figure(fig, out / "model_vs_data.png")
+        written += ["comparison.csv", "model_vs_data.png"]
     if len(scenario.doses) > 1:
         report.save_figure(report.plot_response(obs, names, "dose"), out / "dose_response.png")
         written.append("dose_response.png")

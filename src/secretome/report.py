@@ -64,6 +64,18 @@ def default_outputs(scenario: scenarios.Scenario) -> list[str]:
     return names
 
 
+def evidence_for(result: SimulationResult) -> pd.DataFrame:
+    """The evidence rows that this simulated scenario samples (empty if none).
+
+    A scenario changed by the user (other doses or times) keeps the rows it still
+    samples; a new experiment has none.
+    """
+    evidence = data.load_evidence()
+    rows = evidence[evidence["study"] == result.scenario.study]
+    keep = [compare.scenario_for(r, [result.scenario]) is not None for _, r in rows.iterrows()]
+    return rows[keep]
+
+
 def record_variables() -> tuple[str, ...]:
     """Model variables the pathway time-course figure draws."""
     seen: list[str] = []
