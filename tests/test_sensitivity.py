@@ -149,8 +149,8 @@ def test_morris_failures_drop_whole_trajectories():
 def test_failed_simulations_are_counted_and_reported(monkeypatch):
     real = sa.evaluate
 
-    def failing(space, scenario, X, outputs):
-        Y = real(space, scenario, X, outputs)
+    def failing(space, scenario, X, outputs, fixed=None):
+        Y = real(space, scenario, X, outputs, fixed)
         Y[::4] = np.nan  # as evaluate reports a failed simulation
         return Y
 
@@ -271,3 +271,23 @@ def test_local_process_pool_gives_the_serial_indices(kg1a_serial):
         workers=2,
     )
     pd.testing.assert_frame_equal(r.indices, kg1a_serial.indices)
+
+
+def test_fitted_parameter_file_as_centre_ignores_other_contexts():
+    """Regression: a fitted file (keys of every cell line and MSC source) was refused."""
+    from secretome.paths import models_dir
+
+    table = pd.read_csv(models_dir() / "fitted_parameters.csv")
+    centre = dict(zip(table["name"], table["value"], strict=True))
+    assert any("[A431]" in k for k in centre)  # values for another cell line are present
+    result = sa.sensitivity(
+        "mirfendereski2024_AGS",
+        method="morris",
+        n=2,
+        params=["w_prol_AKT", "w_apo_casp"],
+        outputs=["viable_cells"],
+        factor=2.0,
+        centre=centre,
+        seed=0,
+    )
+    assert set(result.indices["parameter"]) == {"w_prol_AKT[AGS]", "w_apo_casp"}

@@ -190,6 +190,24 @@ def choose_space(scenario: Scenario, params: str | Iterable[str] | None = None) 
     return space
 
 
+def _centre_for(centre: Mapping[str, float] | None, scenario: Scenario) -> dict[str, float] | None:
+    """Drop ``name[context]`` centre values of other cell lines and MSC sources.
+
+    A fitted parameter file holds values for every context; only this scenario's
+    apply (a bare name, or a key of its own cell line or MSC source). Centre values
+    of parameters that are not varied hold those parameters fixed at that value.
+    """
+    if centre is None:
+        return None
+    own = (scenario.cell_line, scenario.msc_source)
+    kept = {}
+    for key, value in centre.items():
+        _, bracket, rest = key.partition("[")
+        if not bracket or rest.removesuffix("]") in own:
+            kept[key] = value
+    return kept
+
+
 def parameter_bounds(
     space: ParameterSpace,
     *,
@@ -329,8 +347,8 @@ def sample(
 
 def _evaluate_chunk(task: tuple) -> np.ndarray:
     """Worker: evaluate one chunk of the sample (module level so it pickles)."""
-    space, scenario, X, outputs = task
-    return evaluate(space, scenario, X, outputs)
+    space, scenario, X, outputs, fixed = task
+    return evaluate(space, scenario, X, outputs, fixed)
 
 
 def evaluate_sample(
@@ -343,8 +361,11 @@ def evaluate_sample(
     scheduler=None,
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
+    fixed: Mapping[str, float] | None = None,
 ) -> np.ndarray:
     """The model at every row of ``X`` (log10 units): an N×K array, NaN rows for failures.
+
+    ``fixed`` holds values for parameters that are not varied (e.g. fitted values).
 
     Chunks run through :func:`secretome.parallel.run_tasks` and are reassembled in
     submission order, so the result does not depend on the executor.
@@ -353,7 +374,7 @@ def evaluate_sample(
     X = np.atleast_2d(np.asarray(X, dtype=float))
     cols = outputs[["observable", "time_h", "dose"]]
     starts = range(0, len(X), chunk_rows)
-    tasks = [(space, scenario, X[s : s + chunk_rows], cols) for s in starts]
+    tasks = [(space, scenario, X[s : s + chunk_rows], cols, dict(fixed or {})) for s in starts]
     pieces: dict[int, np.ndarray] = {}
     done = 0
     for i, Y in run_tasks(_evaluate_chunk, tasks, workers=workers, scheduler=scheduler):
@@ -554,13 +575,24 @@ def sensitivity(
     seed = _seed_int(seed)
     space = choose_space(scenario, params)
     out = choose_outputs(scenario, outputs)
+    centre = _centre_for(centre, scenario)
+    varied = set(space.keys) | {p.name for p in space.parameters}
+    fixed = {k: v for k, v in (centre or {}).items() if k not in varied}
+    centre = {k: v for k, v in (centre or {}).items() if k in varied} if centre else None
     lower, upper, mid = parameter_bounds(space, factor=factor, centre=centre)
     problem = salib_problem(space.keys, lower, upper)
     X = sample(problem, method, n, seed=seed, second_order=second_order)
 
     t0 = time.perf_counter()
     raw = evaluate_sample(
-        space, scenario, X, out, workers=workers, scheduler=scheduler, progress=progress
+        space,
+        scenario,
+        X,
+        out,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        fixed=fixed,
     )
     seconds = time.perf_counter() - t0
     Y = analysed_values(raw, list(out["assay"]))
