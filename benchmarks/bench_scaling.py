@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     starts = 2 if args.quick else args.fit_starts
     nfev = ["--max-nfev", "2"] if args.quick else []
     runs = [_child(["--one", "overhead", *(["--quick"] if args.quick else [])])]
+    print(json.dumps(runs[-1]), file=sys.stderr)
     for w in args.workers:
         runs.append(_child(["--one", "sobol", "--sobol-n", str(n), "--workers", str(w)]))
         print(json.dumps(runs[-1]), file=sys.stderr)
@@ -240,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                     "--fit-workers",
                     str(args.fit_workers),
                     *nfev,
+                    *(["--fit-out", str(args.fit_out)] if args.fit_out else []),
                 ]
             )
         )
