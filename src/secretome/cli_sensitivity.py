@@ -18,10 +18,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
     from secretome import sensitivity as sa
     from secretome.cli import read_params_file
-    from secretome.errors import SecretomeError
 
-    if args.factor is None and args.centre is not None:
-        raise SecretomeError("--centre needs --factor (the bounds are the table's otherwise)")
     params = None
     if args.params is not None:
         params = "all" if args.params.strip() == "all" else _name_list(args.params)
@@ -134,7 +131,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--centre",
         type=Path,
         metavar="FILE",
-        help="CSV of name,value centre values for --factor (e.g. fitted; default nominal)",
+        help=(
+            "CSV of name,value (e.g. models/fitted_parameters.csv): parameters not varied "
+            "are held at these values, and with --factor the varied ones range around them"
+        ),
     )
     add_executor_args(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
