@@ -97,7 +97,7 @@ def one_fit(starts: int, workers: int, max_nfev: int | None, out: Path | None) -
 
 def _echo(task: tuple) -> np.ndarray:
     """Worker: receive a Sobol batch and send back an array of its result's shape."""
-    _space, _scenario, X, outputs = task
+    X, outputs = task[2], task[3]
     return np.zeros((len(X), len(outputs)))
 
 
@@ -119,14 +119,15 @@ def load_scenario_cached():
 def one_overhead(batches: int) -> dict:
     """Pool start-up, per-batch shipping cost and per-batch compute, measured apart."""
     from secretome.parallel import run_tasks
-    from secretome.sensitivity import CHUNK_ROWS, _evaluate_chunk, choose_outputs, choose_space
+    from secretome.sensitivity import CHUNK_ROWS, choose_outputs, choose_space
+    from secretome.space import evaluate
 
     scenario = load_scenario_cached()
     space = choose_space(scenario)
     outputs = choose_outputs(scenario)[["observable", "time_h", "dose"]]
     rng = np.random.default_rng(0)
     X = rng.uniform(space.lower, space.upper, size=(CHUNK_ROWS, len(space)))
-    task = (space, scenario, X, outputs)
+    task = (space, scenario, X, outputs, {})  # what sensitivity.evaluate_sample ships
 
     # time stamps of the results: start-up until the first, then one batch per gap
     t0 = time.perf_counter()
@@ -140,9 +141,9 @@ def one_overhead(batches: int) -> dict:
     compile_s = max(v for _, v in run_tasks(_warm, [0, 1], workers=2))
     pool_with_model = time.perf_counter() - t0
 
-    _evaluate_chunk(task)  # this process has the model from now on
+    evaluate(space, scenario, X[:1], outputs)  # this process has the model from now on
     t0 = time.perf_counter()
-    _evaluate_chunk(task)
+    evaluate(space, scenario, X, outputs)
     chunk = time.perf_counter() - t0
     return {
         "run": "executor_overhead",
