@@ -167,3 +167,17 @@ def test_threads_do_not_share_a_runner(kg1a):
         threaded = list(pool.map(lambda s: simulate(s, timecourses=False).observables, scenarios_))
     for a, b in zip(serial, threaded, strict=True):
         np.testing.assert_array_equal(a, b["value"].to_numpy())
+
+
+def test_context_keys_apply_only_in_their_context(kg1a):
+    """name[context] keys (as in a fitted file) apply to their own cell line only."""
+    base = simulate(kg1a, timecourses=False).observables
+    other = simulate(kg1a, {"w_prol_ERK[A431]": 0.5}, timecourses=False).observables
+    np.testing.assert_array_equal(base["value"], other["value"])
+    own = simulate(kg1a, {"sec_IL2[rat_bone_marrow]": 1.0}, timecourses=False).observables
+    il2 = lambda f: f.loc[f["observable"] == "elisa_IL2", "value"].iloc[0]  # noqa: E731
+    assert il2(own) > il2(base)
+    with pytest.raises(SecretomeError, match="context one of"):
+        simulate(kg1a, {"sec_IL2[bone]": 1.0})
+    with pytest.raises(SecretomeError, match="expected name or name"):
+        simulate(kg1a, {"sec_IL2[rat_bone_marrow": 1.0})

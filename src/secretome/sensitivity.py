@@ -49,7 +49,7 @@ from secretome import model
 from secretome.errors import SecretomeError
 from secretome.parallel import run_tasks
 from secretome.scenarios import Scenario, load_scenario
-from secretome.simulate import RATIO_ASSAYS
+from secretome.simulate import RATIO_ASSAYS, split_key
 from secretome.space import ParameterSpace, evaluate, output_index, parameter_space
 
 METHODS = ("sobol", "morris")
@@ -202,8 +202,8 @@ def _centre_for(centre: Mapping[str, float] | None, scenario: Scenario) -> dict[
     own = (scenario.cell_line, scenario.msc_source)
     kept = {}
     for key, value in centre.items():
-        _, bracket, rest = key.partition("[")
-        if not bracket or rest.removesuffix("]") in own:
+        context = split_key(key)[1]
+        if not context or context in own:
             kept[key] = value
     return kept
 

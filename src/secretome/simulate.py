@@ -124,6 +124,14 @@ def _medium_reset_values(spec: model.ModelSpec) -> dict[str, float]:
     return dict.fromkeys(medium_species(spec.sbml), MEDIUM_CONTROL_LEVEL)
 
 
+def split_key(key: str) -> tuple[str, str]:
+    """``"w_prol_AKT[AGS]"`` -> ``("w_prol_AKT", "AGS")``; a bare name has context ``""``."""
+    name, bracket, rest = key.partition("[")
+    if bracket and not rest.endswith("]"):
+        raise SecretomeError(f"parameter key {key!r}: expected name or name[context]")
+    return name, rest.removesuffix("]")
+
+
 def resolve_context(
     spec: model.ModelSpec, params: Mapping[str, float], cell_line: str, msc_source: str
 ) -> dict[str, float]:
@@ -134,12 +142,11 @@ def resolve_context(
     known = {*spec.cell_lines, *spec.msc_sources}
     out: dict[str, float] = {}
     for key, value in params.items():
-        name, bracket, rest = key.partition("[")
-        if not bracket:
+        name, context = split_key(key)
+        if not context:
             out[name] = float(value)
             continue
-        context = rest.removesuffix("]")
-        if not rest.endswith("]") or context not in known:
+        if context not in known:
             raise SecretomeError(
                 f"parameter key {key!r}: expected name[context] with context one of "
                 f"{', '.join(sorted(known))}"
