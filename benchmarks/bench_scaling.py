@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_simulation import SCENARIO, machine
+from bench_simulation import SCENARIO, emit, machine
 
 
 def _peaks() -> dict:
@@ -256,11 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         **machine(),
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit(result, args.out)
     return 0
 
 

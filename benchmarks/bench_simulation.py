@@ -37,6 +37,16 @@ SCENARIO = "farahzadi2024_KG1a_CD34"
 INTEGRATOR_CALL = "RoadRunner__simulate"
 
 
+def emit(result: dict, out: Path | None) -> None:
+    """Print the result as one JSON object and, if asked, write it atomically."""
+    from secretome.io import atomic_write
+
+    text = json.dumps(result, indent=2)
+    print(text)
+    if out is not None:
+        atomic_write(out, text + "\n")
+
+
 def machine() -> dict:
     """Core count, load and the code measured (date, commit)."""
     root = Path(__file__).resolve().parents[1]
@@ -216,12 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer sets (< 30 s)")
     parser.add_argument("--out", type=Path, help="also write the JSON object here")
     args = parser.parse_args(argv)
-    result = run(args.quick)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit(run(args.quick), args.out)
     return 0
 
 
