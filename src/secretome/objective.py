@@ -114,6 +114,28 @@ def load_fit_config(path: str | Path | None = None) -> FitConfig:
     return config
 
 
+#: Scales whose residuals are differences in percentage points (not log ratios).
+PERCENT_SCALES = ("percent_cells", "percent_of_control", "percent_change_vs_control")
+
+
+def observed_value(row: pd.Series) -> float:
+    """A quantitative row's value on the scale the model reports: a stated change of
+    viability (``percent_change_vs_control``) becomes % of control."""
+    value = float(row["value"])
+    return value + 100.0 if row["scale"] == "percent_change_vs_control" else value
+
+
+def quantitative_sigma(row: pd.Series, config: FitConfig) -> float:
+    """σ of a quantitative row's residual: the paper's SD (percentage points, or
+    ln(1 + SD/value) for fold changes) where stated, else the assay's σ."""
+    sd = row["sd"]
+    if pd.isna(sd):
+        return config.sigma[row["assay"]]
+    if row["scale"] in PERCENT_SCALES:
+        return float(sd)
+    return math.log1p(float(sd) / float(row["value"]))
+
+
 @dataclass(frozen=True)
 class _Term:
     """The residuals one evidence row contributes."""
@@ -238,16 +260,10 @@ class Objective:
             pred = values[0]
             if row["arm"] == "control":
                 pred = values[1]  # the control arm's own value (Annexin control %)
-            if row["scale"] in (
-                "percent_cells",
-                "percent_of_control",
-                "percent_change_vs_control",
-            ):
-                obs = row["value"] + (100.0 if row["scale"] == "percent_change_vs_control" else 0)
-                sd = row["sd"] if pd.notna(row["sd"]) else c.sigma[assay]
-                return np.array([(pred - obs) / sd])
-            sigma = math.log1p(row["sd"] / row["value"]) if pd.notna(row["sd"]) else c.sigma[assay]
-            return np.array([(math.log(max(pred, 1e-300)) - math.log(row["value"])) / sigma])
+            obs, sigma = observed_value(row), quantitative_sigma(row, c)
+            if row["scale"] in PERCENT_SCALES:
+                return np.array([(pred - obs) / sigma])
+            return np.array([(math.log(max(pred, 1e-300)) - math.log(obs)) / sigma])
         fold = values[0] / 100.0 if assay == "mtt" else values[0]
         s = {"up": 1.0, "down": -1.0}.get(row["direction"], 0.0)
         if term.kind == "direction":

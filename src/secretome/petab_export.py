@@ -33,7 +33,6 @@ What is exported (``docs/petab.md`` has the details):
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,7 +45,13 @@ import pandas as pd
 from secretome import compare, model, scenarios
 from secretome.errors import SecretomeError
 from secretome.io import atomic_write
-from secretome.objective import FitConfig, Objective, load_fit_config
+from secretome.objective import (
+    FitConfig,
+    Objective,
+    load_fit_config,
+    observed_value,
+    quantitative_sigma,
+)
 
 PROBLEM_FILE = "problem.yaml"
 MODEL_FILE = "model.xml"
@@ -57,8 +62,6 @@ PARAMETER_FILE = "parameters.tsv"
 QUALITATIVE_FILE = "qualitative_data.tsv"
 README_FILE = "README.md"
 
-#: Assays reported as a percentage on the linear scale (everything else: log fold change).
-PERCENT_ASSAYS = ("annexin", "mtt")
 #: Model inputs that are zero in the control arm and define it (no MSCs, no CM).
 CONTROL_INPUTS = {"msc_density": 0.0, "cm_fraction": 0.0}
 #: Prefix of the SBML parameters holding an observable's control level.
@@ -217,21 +220,6 @@ def _check_exportable(s: scenarios.Scenario) -> None:
         )
 
 
-def _sigma(row: pd.Series, config: FitConfig) -> float:
-    """The residual's σ, as in :meth:`secretome.objective.Objective._term_residuals`."""
-    sd = row["sd"]
-    if row["assay"] in PERCENT_ASSAYS:
-        return float(sd) if pd.notna(sd) else config.sigma[row["assay"]]
-    if pd.notna(sd):
-        return math.log1p(float(sd) / float(row["value"]))
-    return config.sigma[row["assay"]]
-
-
-def _measured_value(row: pd.Series) -> float:
-    value = float(row["value"])
-    return value + 100.0 if row["scale"] == "percent_change_vs_control" else value
-
-
 def _observable_row(obs: model.Observable) -> dict:
     var = obs.variable
     if obs.assay == "annexin":
@@ -321,9 +309,9 @@ def build_tables(config: FitConfig | None = None, evidence: pd.DataFrame | None 
             {
                 "observableId": obs.name,
                 "simulationConditionId": cond.id,
-                "measurement": _measured_value(row),
+                "measurement": observed_value(row),
                 "time": float(row["time_h"]),
-                "noiseParameters": _sigma(row, config),
+                "noiseParameters": quantitative_sigma(row, config),
                 "datasetId": _petab_id(row["id"]),
                 **{f"evidence_{k}": v for k, v in provenance.items()},
             }
