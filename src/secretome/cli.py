@@ -16,6 +16,7 @@ from pathlib import Path
 from secretome import cli_sensitivity
 from secretome.cli_common import add_executor_args
 from secretome.errors import SecretomeError
+from secretome.io import read_parameter_file
 
 EXIT_USER_ERROR = 2
 
@@ -41,30 +42,6 @@ def _number_list(text: str) -> list[float]:
     if not values:
         raise argparse.ArgumentTypeError("the list is empty")
     return values
-
-
-def read_params_file(path: Path) -> dict[str, float]:
-    """Parameter overrides from a CSV file with columns ``name`` and ``value``."""
-    import pandas as pd
-
-    try:
-        table = pd.read_csv(path, dtype={"name": str})
-    except FileNotFoundError:
-        raise SecretomeError(f"{path}: no such parameter file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SecretomeError(f"{path}: not a readable CSV table ({exc})") from None
-    missing = [c for c in ("name", "value") if c not in table.columns]
-    if missing:
-        raise SecretomeError(f"{path}: missing column(s) {', '.join(missing)} (need name, value)")
-    values = pd.to_numeric(table["value"], errors="coerce")
-    bad = [
-        f"row {i + 1} ({n})"
-        for i, (n, v) in enumerate(zip(table["name"], values, strict=True))
-        if not v == v
-    ]
-    if bad:
-        raise SecretomeError(f"{path}: field 'value' is not a number in {', '.join(bad)}")
-    return dict(zip(table["name"], values.astype(float), strict=True))
 
 
 def _scenario_from_args(args: argparse.Namespace):
@@ -104,7 +81,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from secretome.simulate import simulate
 
     scenario = _scenario_from_args(args)
-    params = read_params_file(args.params) if args.params else None
+    params = read_parameter_file(args.params) if args.params else None
     result = simulate(scenario, params, record=report.record_variables())
     out = Path(args.out)
     atomic_write(out / "observables.csv", result.observables.to_csv(index=False))
@@ -301,7 +278,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         bar.update(1)
 
     if args.params:
-        params, label = read_params_file(args.params), f"from {args.params}"
+        params, label = read_parameter_file(args.params), f"from {args.params}"
     elif args.nominal:
         params, label = None, "nominal values of models/parameters.csv (not fitted)"
     else:

@@ -17,12 +17,12 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from secretome import sensitivity as sa
-    from secretome.cli import read_params_file
+    from secretome.io import read_parameter_file
 
     params = None
     if args.params is not None:
         params = "all" if args.params.strip() == "all" else _name_list(args.params)
-    centre = read_params_file(args.centre) if args.centre else None
+    centre = read_parameter_file(args.centre) if args.centre else None
     common = {
         "method": args.method,
         "params": params,

@@ -1,4 +1,8 @@
-"""File output that never leaves a half-written file behind.
+"""File input and output: atomic writes, and the parameter-value files.
+
+Parameter files are CSV with columns ``name`` and ``value`` (``name`` may be
+``name[context]``), as :func:`secretome.fit.write_parameter_file` writes them and
+``--params`` / ``--centre`` read them.
 
 Every file secretome writes goes through :func:`atomic_write`: the content is
 written to a temporary file in the same directory, flushed to disk, then renamed
@@ -13,6 +17,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+from secretome.errors import SecretomeError
 
 
 def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> Path:
@@ -52,3 +58,27 @@ def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[IO[bytes]]
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def read_parameter_file(path: str | os.PathLike[str]) -> dict[str, float]:
+    """Parameter values from a ``name,value`` CSV file; errors name the file and row."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path, dtype={"name": str})
+    except FileNotFoundError:
+        raise SecretomeError(f"{path}: no such parameter file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SecretomeError(f"{path}: not a readable CSV table ({exc})") from None
+    missing = [c for c in ("name", "value") if c not in table.columns]
+    if missing:
+        raise SecretomeError(f"{path}: missing column(s) {', '.join(missing)} (need name, value)")
+    values = pd.to_numeric(table["value"], errors="coerce")
+    bad = [
+        f"row {i + 1} ({n})"
+        for i, (n, v) in enumerate(zip(table["name"], values, strict=True))
+        if not v == v
+    ]
+    if bad:
+        raise SecretomeError(f"{path}: field 'value' is not a number in {', '.join(bad)}")
+    return dict(zip(table["name"], values.astype(float), strict=True))

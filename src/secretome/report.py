@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from secretome import compare, data, scenarios
-from secretome.io import atomic_write, atomic_write_with
+from secretome.io import atomic_write, atomic_write_with, read_parameter_file
 from secretome.simulate import SimulationResult, simulate
 
 #: Pathway panels of the time-course figure: title -> model variables.
@@ -453,8 +453,7 @@ def shipped_parameters() -> tuple[dict[str, float] | None, str]:
     values_file = models_dir() / FITTED_PARAMETERS
     if not values_file.is_file():
         return None, "nominal values of models/parameters.csv (not fitted)"
-    table = pd.read_csv(values_file)
-    values = dict(zip(table["name"], table["value"].astype(float), strict=True))
+    values = read_parameter_file(values_file)
     label = f"fitted (models/{FITTED_PARAMETERS})"
     meta_file = models_dir() / FITTED_PROVENANCE
     if meta_file.is_file():
