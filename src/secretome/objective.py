@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +53,9 @@ class FitConfig:
     parameters: tuple[str, ...]
     sigma: dict[str, float] = field(default_factory=lambda: dict(ASSAY_SIGMA_DEFAULT))
     qualitative_sigma: float = 0.1
-    direction_margin: float = math.log(1.1)
-    no_change_bound: float = math.log(1.25)
+    # the same bands the report's agreement rules use (secretome.compare)
+    direction_margin: float = math.log(compare.DIRECTION_BAND)
+    no_change_bound: float = math.log(compare.NO_CHANGE_BAND)
     order_margin: float = 0.01
     max_nfev: int = 60
     failure_residual: float = 100.0
@@ -99,17 +100,21 @@ def load_fit_config(path: str | Path | None = None) -> FitConfig:
         problems.append("field 'parameters': must be a non-empty list of parameter names")
     if problems:
         raise SecretomeError(f"{p}: " + "; ".join(problems))
+    given = {
+        "qualitative_sigma": q.get("sigma"),
+        "direction_margin": q.get("direction_margin"),
+        "no_change_bound": q.get("no_change_bound"),
+        "order_margin": q.get("order_margin"),
+        "max_nfev": o.get("max_nfev"),
+        "failure_residual": o.get("failure_residual"),
+    }
     config = FitConfig(
         parameters=tuple(params),
         sigma=sigma,
-        qualitative_sigma=float(q.get("sigma", 0.1)),
-        direction_margin=float(q.get("direction_margin", math.log(1.1))),
-        no_change_bound=float(q.get("no_change_bound", math.log(1.25))),
-        order_margin=float(q.get("order_margin", 0.01)),
-        max_nfev=int(o.get("max_nfev", 60)),
-        failure_residual=float(o.get("failure_residual", 100.0)),
         source=str(p),
+        **{k: v for k, v in given.items() if v is not None},  # else the defaults above
     )
+    config = replace(config, max_nfev=int(config.max_nfev))
     parameter_space(config.parameters)  # refuses unknown names now, not mid-fit
     return config
 
