@@ -1,24 +1,12 @@
 """A reference implementation of the model: a plain SciPy right-hand side from the SBML.
 
-Used only to check :func:`secretome.simulate.simulate` (libRoadRunner, CVODE) for
+Used only to check :func:`secretome.simulate.simulate` (both backends) for
 accuracy and to measure its speed against (``benchmarks/``); nothing else in the
 package calls it.
 
-:func:`compile_reference` walks the SBML that :func:`secretome.model.load_model`
-generates and writes Python source for three functions, compiled once per SBML
-text:
-
-* ``rhs(t, y, p)``: assignment rules in dependency order, then every reaction's
-  kinetic law, then d[S]/dt = Σ stoichiometry × rate / compartment size;
-* ``initial(p)``: species' initial concentrations, with the initial assignments
-  (and the assignment rules they read) evaluated for the parameter values ``p``,
-  as libRoadRunner's ``reset()`` does;
-* ``observe(t, y, p)``: the assignment rules behind the observables.
-
-Only the constructs the model uses are translated (arithmetic, powers, ``ln``,
-``piecewise``, ``>``, function definitions, constant compartments, assignment
-rules, initial assignments); anything else is refused by name, so a model change
-that this module cannot follow fails loudly instead of giving a wrong reference.
+:func:`compile_reference` has :func:`secretome.codegen.generate` write plain
+Python source for ``rhs``, ``initial`` and ``observe`` (the observables'
+assignment rules), compiled once per SBML text.
 
 :func:`reference_simulate` integrates each arm with ``scipy.integrate.solve_ivp``
 (LSODA) at the tolerances of :func:`secretome.model.new_runner` and returns the
@@ -28,16 +16,15 @@ changes are refused (no paper scenario has one).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
-import libsbml
 import numpy as np
 import pandas as pd
 
 from secretome import model
+from secretome.codegen import generate
 from secretome.errors import SecretomeError
 from secretome.scenarios import Scenario, model_inputs
 from secretome.simulate import (
@@ -51,8 +38,6 @@ from secretome.simulate import (
 RTOL = 1e-8
 ATOL = 1e-12
 METHOD = "LSODA"
-
-_PREAMBLE = "import math"
 
 
 @dataclass(frozen=True)
@@ -94,116 +79,10 @@ class ReferenceModel:
         return tuple(p.tolist())
 
 
-class _Translator:
-    """SBML math (libSBML AST) to a Python expression, for this model's constructs."""
-
-    def __init__(self, names: Mapping[str, str], functions: set[str]) -> None:
-        self.names = names
-        self.functions = functions
-
-    def __call__(self, node: libsbml.ASTNode, where: str) -> str:
-        t = node.getType()
-        kids = [self(node.getChild(i), where) for i in range(node.getNumChildren())]
-        if t == libsbml.AST_PLUS:
-            return "(" + " + ".join(kids) + ")" if kids else "0.0"
-        if t == libsbml.AST_MINUS:
-            return f"(-{kids[0]})" if len(kids) == 1 else f"({kids[0]} - {kids[1]})"
-        if t == libsbml.AST_TIMES:
-            return "(" + " * ".join(kids) + ")" if kids else "1.0"
-        if t == libsbml.AST_DIVIDE:
-            return f"({kids[0]} / {kids[1]})"
-        if t in (libsbml.AST_POWER, libsbml.AST_FUNCTION_POWER):
-            # math.pow raises on a negative base with a fractional exponent instead of
-            # silently returning a complex number, as Python's ** would
-            return f"math.pow({kids[0]}, {kids[1]})"
-        if t == libsbml.AST_FUNCTION_LN:
-            return f"math.log({kids[0]})"
-        if t == libsbml.AST_FUNCTION_EXP:
-            return f"math.exp({kids[0]})"
-        if t == libsbml.AST_RELATIONAL_GT:
-            return f"({kids[0]} > {kids[1]})"
-        if t == libsbml.AST_RELATIONAL_LT:
-            return f"({kids[0]} < {kids[1]})"
-        if t == libsbml.AST_FUNCTION_PIECEWISE:
-            # only the chosen branch is evaluated, as in SBML
-            otherwise = kids[-1] if len(kids) % 2 else "math.nan"
-            expr = otherwise
-            for k in range(len(kids) - len(kids) % 2 - 2, -1, -2):
-                expr = f"({kids[k]} if {kids[k + 1]} else {expr})"
-            return expr
-        if t == libsbml.AST_INTEGER:
-            return repr(float(node.getInteger()))
-        if t in (libsbml.AST_REAL, libsbml.AST_REAL_E, libsbml.AST_RATIONAL):
-            v = node.getValue()
-            return repr(v) if math.isfinite(v) else f"float('{v}')"
-        if t == libsbml.AST_NAME_TIME:
-            return "t"
-        if t == libsbml.AST_NAME:
-            name = node.getName()
-            if name not in self.names:
-                raise SecretomeError(f"{where}: unknown symbol {name!r}")
-            return self.names[name]
-        if t == libsbml.AST_FUNCTION:
-            name = node.getName()
-            if name not in self.functions:
-                raise SecretomeError(f"{where}: unknown function {name!r}")
-            return f"f_{name}(" + ", ".join(kids) + ")"
-        raise SecretomeError(
-            f"{where}: SBML construct {libsbml.formulaToL3String(node)!r} "
-            "is not supported by the reference implementation"
-        )
-
-
-def _symbols(node: libsbml.ASTNode) -> set[str]:
-    out = {node.getName()} if node.getType() == libsbml.AST_NAME else set()
-    for i in range(node.getNumChildren()):
-        out |= _symbols(node.getChild(i))
-    return out
-
-
-def _ordered(exprs: Mapping[str, libsbml.ASTNode], available: set[str], what: str) -> list[str]:
-    """Targets of ``exprs`` in an order where each comes after what it reads."""
-    order: list[str] = []
-    done = set(available)
-    pending = dict(exprs)
-    while pending:
-        ready = [k for k, e in pending.items() if (_symbols(e) & set(exprs)) <= done]
-        if not ready:
-            raise SecretomeError(f"{what}: cyclic dependency among {', '.join(sorted(pending))}")
-        for k in ready:
-            order.append(k)
-            done.add(k)
-            del pending[k]
-    return order
-
-
-def _check_supported(m: libsbml.Model) -> None:
-    problems = []
-    if m.getNumEvents():
-        problems.append("events")
-    if m.getNumConstraints():
-        problems.append("constraints")
-    for r in m.getListOfRules():
-        if not r.isAssignment():
-            problems.append(f"non-assignment rule for {r.getVariable()}")
-    for c in m.getListOfCompartments():
-        if not c.getConstant():
-            problems.append(f"non-constant compartment {c.getId()}")
-    for s in m.getListOfSpecies():
-        if s.getHasOnlySubstanceUnits() or s.getBoundaryCondition() or s.getConstant():
-            problems.append(f"species {s.getId()} is not a plain concentration")
-    for r in m.getListOfReactions():
-        if r.getKineticLaw().getNumParameters():
-            problems.append(f"reaction {r.getId()} has local parameters")
-    if problems:
-        raise SecretomeError(
-            "the reference implementation does not support: " + "; ".join(problems)
-        )
-
-
 @cache
 def compile_reference(sbml: str, observed: tuple[str, ...]) -> ReferenceModel:
-    """Generate and compile the reference functions for an SBML text (cached).
+    """Generate (:func:`secretome.codegen.generate`) and compile the reference
+    functions for an SBML text (cached).
 
     Parameters
     ----------
@@ -212,84 +91,18 @@ def compile_reference(sbml: str, observed: tuple[str, ...]) -> ReferenceModel:
     observed : tuple of str
         Assignment-rule variables that ``observe`` returns.
     """
-    doc = libsbml.readSBMLFromString(sbml)
-    m = doc.getModel()
-    _check_supported(m)
-    species = tuple(s.getId() for s in m.getListOfSpecies())
-    rules = {r.getVariable(): r.getMath() for r in m.getListOfRules()}
-    params = tuple(p.getId() for p in m.getListOfParameters() if p.getId() not in rules)
-    missing = [v for v in observed if v not in rules]
-    if missing:
-        raise SecretomeError(f"not assignment-rule variables: {', '.join(missing)}")
-
-    names: dict[str, str] = {}
-    names.update({s: f"s_{s}" for s in species})
-    names.update({p: f"p_{p}" for p in params})
-    names.update({r: f"r_{r}" for r in rules})
-    names.update({c.getId(): repr(float(c.getSize())) for c in m.getListOfCompartments()})
-    functions = {f.getId() for f in m.getListOfFunctionDefinitions()}
-    tr = _Translator(names, functions)
-
-    lines = [_PREAMBLE]
-    for f in m.getListOfFunctionDefinitions():
-        lam = f.getMath()
-        args = [lam.getChild(i).getName() for i in range(lam.getNumBvars())]
-        local = _Translator({**names, **{a: f"a_{a}" for a in args}}, functions)
-        body = local(lam.getChild(lam.getNumChildren() - 1), f"function {f.getId()}")
-        lines.append(f"def f_{f.getId()}({', '.join(f'a_{a}' for a in args)}):")
-        lines.append(f"    return {body}")
-
-    unpack_p = f"    ({', '.join(names[p] for p in params)},) = p"
-    unpack_y = f"    ({', '.join(names[s] for s in species)},) = y.tolist()"
-    rule_order = _ordered(rules, set(species) | set(params), "assignment rules")
-    rule_lines = [f"    {names[v]} = {tr(rules[v], f'rule {v}')}" for v in rule_order]
-
-    # d[S]/dt: every reaction's rate (amount per time) times stoichiometry, over volume
-    terms: dict[str, list[str]] = {s: [] for s in species}
-    rate_lines = []
-    for k, r in enumerate(m.getListOfReactions()):
-        rate_lines.append(f"    v{k} = {tr(r.getKineticLaw().getMath(), f'reaction {r.getId()}')}")
-        for sr, sign in [(x, -1.0) for x in r.getListOfReactants()] + [
-            (x, 1.0) for x in r.getListOfProducts()
-        ]:
-            terms[sr.getSpecies()].append(f"{sign * sr.getStoichiometry()!r} * v{k}")
-    size = {c.getId(): float(c.getSize()) for c in m.getListOfCompartments()}
-    derivs = []
-    for s in m.getListOfSpecies():
-        total = " + ".join(terms[s.getId()]) or "0.0"
-        derivs.append(f"({total}) / {size[s.getCompartment()]!r}")
-    lines += ["def rhs(t, y, p):", unpack_p, unpack_y, *rule_lines, *rate_lines]
-    lines.append("    return [" + ", ".join(derivs) + "]")
-
-    lines += ["def observe(t, y, p):", unpack_p, unpack_y, *rule_lines]
-    lines.append("    return [" + ", ".join(names[v] for v in observed) + "]")
-
-    # initial state: initial assignments (and the rules they read) for the values p
-    inits = {a.getSymbol(): a.getMath() for a in m.getListOfInitialAssignments()}
-    fixed = {s.getId() for s in m.getListOfSpecies() if s.getId() not in inits}
-    init_order = _ordered({**rules, **inits}, fixed | set(params), "initial assignments")
-    lines += ["def initial(p):", unpack_p, "    t = 0.0"]
-    for s in m.getListOfSpecies():
-        if s.getId() in fixed:
-            lines.append(f"    {names[s.getId()]} = {float(s.getInitialConcentration())!r}")
-    for v in init_order:
-        expr = inits.get(v, rules.get(v))
-        lines.append(f"    {names[v]} = {tr(expr, f'initial value of {v}')}")
-    lines.append("    return [" + ", ".join(names[s] for s in species) + "]")
-
-    source = "\n".join(lines) + "\n"
+    gen = generate(sbml, tuple(observed), "python")
     namespace: dict = {}
-    exec(compile(source, "<secretome.reference>", "exec"), namespace)  # generated above
-    defaults = np.array([m.getParameter(p).getValue() for p in params], dtype=float)
+    exec(compile(gen.source, "<secretome.reference>", "exec"), namespace)  # generated code
     return ReferenceModel(
-        species,
-        params,
-        defaults,
-        tuple(observed),
+        gen.species,
+        gen.parameters,
+        np.array(gen.defaults, dtype=float),
+        gen.observed,
         namespace["rhs"],
         namespace["initial"],
         namespace["observe"],
-        source,
+        gen.source,
     )
 
 
