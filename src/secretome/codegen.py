@@ -252,7 +252,17 @@ def generate(sbml: str, observed: tuple[str, ...] | None, flavour: str) -> Gener
     for s in m.getListOfSpecies():
         total = " + ".join(terms[s.getId()]) or "0.0"
         derivs.append(f"({total}) / {size[s.getCompartment()]!r}")
-    lines += [*deco, "def rhs(t, y, p):", unpack_p, unpack_y, *rule_lines, *rate_lines]
+    # the right-hand side evaluates only the rules its reactions read (directly or
+    # through other rules), not those behind observables alone
+    needed: set[str] = set()
+    pending = set().union(*(_symbols(r.getKineticLaw().getMath()) for r in m.getListOfReactions()))
+    while pending:
+        v = pending.pop()
+        if v in rules and v not in needed:
+            needed.add(v)
+            pending |= _symbols(rules[v])
+    rhs_rules = [line for v, line in zip(rule_order, rule_lines, strict=True) if v in needed]
+    lines += [*deco, "def rhs(t, y, p):", unpack_p, unpack_y, *rhs_rules, *rate_lines]
     lines.append(returns(derivs))
 
     lines += [*deco, "def observe(t, y, p):", unpack_p, unpack_y, *rule_lines]

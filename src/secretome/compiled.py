@@ -62,7 +62,7 @@ def cache_dir() -> Path:
     return Path(base) / "secretome"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: one per SBML text
 class CompiledModel:
     """The model as compiled functions.
 

@@ -601,6 +601,13 @@ def get_observable(spec: ModelSpec, name: str) -> Observable:
     raise SecretomeError(f"unknown observable '{name}'; known: {known}")
 
 
+#: Integrator tolerances of every simulator (relative, absolute): the fit
+#: differentiates by forward differences of 1e-3 in log10 units, so integration
+#: errors must stay far below the differences (``docs/scaling.md``).
+RTOL = 1e-8
+ATOL = 1e-12
+
+
 def new_runner(spec: ModelSpec) -> roadrunner.RoadRunner:
     """A fresh RoadRunner for the model, selections = time, species, observables.
 
@@ -613,8 +620,8 @@ def new_runner(spec: ModelSpec) -> roadrunner.RoadRunner:
     rr = roadrunner.RoadRunner(spec.sbml)
     rr.timeCourseSelections = ["time", *spec.species, *(o.variable for o in spec.observables)]
     integrator = rr.getIntegrator()
-    integrator.setValue("relative_tolerance", 1e-8)
-    integrator.setValue("absolute_tolerance", 1e-12)
+    integrator.setValue("relative_tolerance", RTOL)
+    integrator.setValue("absolute_tolerance", ATOL)
     return rr
 
 

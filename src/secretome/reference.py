@@ -34,9 +34,9 @@ from secretome.simulate import (
     resolve_context,
 )
 
-#: Integrator tolerances; the same as :func:`secretome.model.new_runner` sets on CVODE.
-RTOL = 1e-8
-ATOL = 1e-12
+#: Integrator tolerances; the same as every simulator's (:data:`secretome.model.RTOL`).
+RTOL = model.RTOL
+ATOL = model.ATOL
 METHOD = "LSODA"
 
 
