@@ -1,4 +1,5 @@
-"""The SciPy reference implementation agrees with simulate() on every paper scenario."""
+"""The SciPy reference implementation agrees with simulate() (both backends) on every
+paper scenario."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from secretome import model, reference, scenarios
 from secretome.errors import SecretomeError
 from secretome.paths import models_dir
-from secretome.simulate import simulate
+from secretome.simulate import BACKENDS, simulate
 
 RELATIVE = 1e-4
 
@@ -19,11 +20,12 @@ def _fitted() -> dict[str, float]:
     return dict(zip(table["name"], table["value"].astype(float), strict=True))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("which", ["nominal", "fitted"])
 @pytest.mark.parametrize("scenario", scenarios.shipped_scenarios(), ids=lambda s: s.name)
-def test_reference_agrees_with_simulate(scenario, which):
+def test_reference_agrees_with_simulate(scenario, which, backend):
     params = _fitted() if which == "fitted" else {}
-    expected = simulate(scenario, params, timecourses=False).observables
+    expected = simulate(scenario, params, timecourses=False, backend=backend).observables
     got = reference.reference_simulate(scenario, params)
     keys = ["observable", "time_h", "dose"]
     pd.testing.assert_frame_equal(got[keys], expected[keys])
@@ -34,8 +36,8 @@ def test_reference_agrees_with_simulate(scenario, which):
 def test_same_tolerances_as_the_runner():
     rr = model.new_runner(model.load_model())  # keep it: the integrator belongs to it
     integrator = rr.getIntegrator()
-    assert integrator.getValue("relative_tolerance") == reference.RTOL
-    assert integrator.getValue("absolute_tolerance") == reference.ATOL
+    assert integrator.getValue("relative_tolerance") == reference.RTOL == model.RTOL
+    assert integrator.getValue("absolute_tolerance") == reference.ATOL == model.ATOL
 
 
 def test_medium_changes_refused():

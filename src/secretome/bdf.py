@@ -21,7 +21,10 @@ argument instead would stop Numba from caching the compiled code (a function
 value is a run-time pointer), and compiling costs about 15 s per process. So
 this file is a source template: :func:`secretome.compiled.build_module` writes
 it, followed by a model's generated ``rhs`` (which replaces the placeholder
-below), into one module that Numba compiles once and caches on disk.
+below), into one module that Numba compiles once and caches on disk. Every
+function is compiled with ``error_model="numpy"``: a division by zero gives
+inf or NaN as in C (and CVODE) instead of raising, and the integrator reports a
+non-finite state as a failure.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ STATUS_MESSAGES = {
     SUCCESS: "success",
     TOO_MANY_STEPS: "too many steps",
     STEP_TOO_SMALL: "step size fell below the resolution of t",
-    NOT_FINITE: "the right-hand side returned a non-finite value",
+    NOT_FINITE: "a non-finite initial state or right-hand side",
 }
 
 # NDF coefficients (Shampine & Reichelt 1997, Table 1): kappa per order; gamma_k =
@@ -68,7 +71,7 @@ def rhs(t, y, p):  # replaced by the model's own in a built module
     raise NotImplementedError("bdf.py is a template; use secretome.compiled.build_module")
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rms(x: np.ndarray, scale: np.ndarray) -> float:
     s = 0.0
     for i in range(x.size):
@@ -77,7 +80,7 @@ def _rms(x: np.ndarray, scale: np.ndarray) -> float:
     return np.sqrt(s / x.size)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _compute_r(order: int, factor: float) -> np.ndarray:
     """The matrix that re-expresses backward differences on a step ``factor`` times
     as long (Shampine & Reichelt 1997, §2.2)."""
@@ -93,7 +96,7 @@ def _compute_r(order: int, factor: float) -> np.ndarray:
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _change_d(d: np.ndarray, order: int, factor: float) -> None:
     """Rescale the difference array in place for a step ``factor`` times as long."""
     ru = _compute_r(order, factor) @ _compute_r(order, 1.0)
@@ -107,7 +110,7 @@ def _change_d(d: np.ndarray, order: int, factor: float) -> None:
             d[i, k] = s
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lu_factor(a: np.ndarray, piv: np.ndarray) -> bool:
     """LU with partial pivoting, in place. A reaction network's Jacobian is mostly
     zeros: rows with a zero multiplier are skipped and each update touches only
@@ -145,7 +148,7 @@ def _lu_factor(a: np.ndarray, piv: np.ndarray) -> bool:
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lu_compress(a: np.ndarray):
     """The nonzeros of a factorised matrix by row: strict lower part, strict upper
     part and the diagonal, so that each solve touches only those (a reaction
@@ -187,7 +190,7 @@ def _lu_compress(a: np.ndarray):
     return lp, li, lv, up, ui, uv, diag
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lu_solve(piv, lp, li, lv, up, ui, uv, diag, b: np.ndarray) -> np.ndarray:
     """Solve with the factors of :func:`_lu_factor` as compressed by :func:`_lu_compress`."""
     n = b.size
@@ -211,7 +214,7 @@ def _lu_solve(piv, lp, li, lv, up, ui, uv, diag, b: np.ndarray) -> np.ndarray:
     return x
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _fd_jacobian(t, y, p, scale, groups, pat_ptr, pat_idx) -> np.ndarray:
     """Forward-difference Jacobian, one right-hand-side call per column group.
 
@@ -276,7 +279,7 @@ def column_groups(pattern) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return groups, pat_ptr, pat_idx
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _initial_step(t0, y0, f0, p, rtol, atol, span) -> float:
     """Starting step (Hairer, Nørsett & Wanner, Solving ODEs I, §II.4), for order 1."""
     scale = atol + rtol * np.abs(y0)
@@ -293,7 +296,7 @@ def _initial_step(t0, y0, f0, p, rtol, atol, span) -> float:
     return min(100.0 * h0, h1, span)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
     """Integrate ``dy/dt = rhs(t, y, p)`` from ``t0`` and return ``y`` at ``t_out``.
 
@@ -327,6 +330,9 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
     n_out = t_out.size
     out = np.full((n_out, n), np.nan)
     k_out = 0
+    for i in range(n):
+        if not np.isfinite(y0[i]):
+            return out, NOT_FINITE, 0
     while k_out < n_out and t_out[k_out] <= t0:
         out[k_out] = y0
         k_out += 1

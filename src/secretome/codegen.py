@@ -205,7 +205,7 @@ def generate(sbml: str, observed: tuple[str, ...] | None, flavour: str) -> Gener
     functions = {f.getId() for f in m.getListOfFunctionDefinitions()}
     tr = _Translator(names, functions)
     numba = flavour == "numba"
-    deco = ["@njit(cache=True)"] if numba else []
+    deco = ['@njit(cache=True, error_model="numpy")'] if numba else []
 
     def returns(items: list[str]) -> str:
         body = ", ".join(items)

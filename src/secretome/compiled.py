@@ -40,7 +40,7 @@ MAX_STEPS = 20000
 
 _ENTRY = """
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def observe_rows(t, y, p):
     first = observe(t[0], y[0], p)
     out = np.empty((t.size, first.size))
