@@ -93,9 +93,12 @@ class CompiledModel:
     pat_idx: np.ndarray
     index: Mapping[str, int]
 
-    def parameter_vector(self, values: Mapping[str, float]) -> np.ndarray:
-        """The SBML defaults with ``values`` set; unknown names are refused."""
-        p = self.defaults.copy()
+    def parameter_vector(
+        self, values: Mapping[str, float], base: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``base`` (default: the SBML's values) with ``values`` set; unknown names
+        are refused."""
+        p = (self.defaults if base is None else base).copy()
         try:
             idx = np.fromiter((self.index[k] for k in values), dtype=np.int64, count=len(values))
         except KeyError as exc:

@@ -217,13 +217,12 @@ def _run_arm(
 def _run_arm_compiled(
     cm: compiled.CompiledModel,
     spec: model.ModelSpec,
-    values: Mapping[str, float],
+    p: np.ndarray,
     scenario: Scenario,
     variables: list[str],
     times: np.ndarray,
 ) -> np.ndarray:
-    """:func:`_run_arm` on the compiled backend."""
-    p = cm.parameter_vector(values)
+    """:func:`_run_arm` on the compiled backend, for the parameter vector ``p``."""
     y = cm.initial(p)
     bounds = [0.0, *scenario.medium_changes_h, scenario.duration_h]
     medium = [cm.species.index(name) for name in _medium_reset_values(spec)]
@@ -321,7 +320,7 @@ def simulate(
     """
     if backend not in BACKENDS:
         raise SecretomeError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    spec = model.load_model(models_dir)
+    spec = _spec_for(models_dir)
     if backend == "compiled":
         cm = compiled.compile_model(spec.sbml)
         known = {*cm.species, *cm.rules, *cm.parameters}
@@ -350,37 +349,32 @@ def simulate(
     at = np.searchsorted(times, scenario.sampling_h)
     arms = [("control", None)] + [("treated", d) for d in scenario.doses]
     runs: dict[tuple[str, float | None], np.ndarray] = {}
+    p_base = cm.parameter_vector(base) if backend == "compiled" else None
     for arm, dose in arms:
-        values = {**base, **model_inputs(scenario, dose, arm=arm)}
+        inputs = model_inputs(scenario, dose, arm=arm)
         if backend == "compiled":
-            runs[arm, dose] = _run_arm_compiled(cm, spec, values, scenario, variables, times)
+            p = cm.parameter_vector(inputs, p_base)
+            runs[arm, dose] = _run_arm_compiled(cm, spec, p, scenario, variables, times)
         else:
+            values = {**base, **inputs}
             runs[arm, dose] = _run_arm(rr, spec, values, scenario, variables, times)
 
     n_obs = len(spec.observables)
     control = runs["control", None][at, :n_obs]  # sampling times × observables
-    blocks = []
-    for dose in scenario.doses:
-        treated = runs["treated", dose][at, :n_obs]
-        value = np.column_stack(
-            [
-                observation_value(o.assay, treated[:, j], control[:, j])
-                for j, o in enumerate(spec.observables)
-            ]
+    treated = np.stack([runs["treated", dose][at, :n_obs] for dose in scenario.doses])
+    layout = _observables_layout(spec, scenario.name, scenario.sampling_h, scenario.doses)
+    control_col = np.tile(control.T.ravel(), len(scenario.doses))
+    treated_col = treated.transpose(0, 2, 1).ravel()  # dose, observable, time
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(
+            layout["annexin"], treated_col, layout["factor"] * treated_col / control_col
         )
-        blocks.append((dose, treated, value))
-    n_t = len(scenario.sampling_h)
     observables = pd.DataFrame(
         {
-            "scenario": scenario.name,
-            "observable": np.tile(np.repeat([o.name for o in spec.observables], n_t), len(blocks)),
-            "assay": np.tile(np.repeat([o.assay for o in spec.observables], n_t), len(blocks)),
-            "hgnc": np.tile(np.repeat([o.hgnc for o in spec.observables], n_t), len(blocks)),
-            "time_h": np.tile(np.asarray(scenario.sampling_h, dtype=float), n_obs * len(blocks)),
-            "dose": np.repeat([d for d, _, _ in blocks], n_obs * n_t).astype(float),
-            "treated": np.concatenate([t.T.ravel() for _, t, _ in blocks]),
-            "control": np.tile(control.T.ravel(), len(blocks)),
-            "value": np.concatenate([v.T.ravel() for _, _, v in blocks]),
+            **layout["columns"],
+            "treated": treated_col,
+            "control": control_col,
+            "value": value,
         },
         columns=list(OBSERVABLE_COLUMNS),
     )
@@ -389,6 +383,42 @@ def simulate(
         _timecourse_table(spec, scenario, variables, times, runs) if timecourses else None
     )
     return SimulationResult(scenario, observables, timecourses, dict(base))
+
+
+@cache
+def _spec_for(models_dir: str | None) -> model.ModelSpec:
+    return model.load_model(models_dir)
+
+
+@cache
+def _observables_layout(
+    spec: model.ModelSpec, name: str, sampling_h: tuple[float, ...], doses: tuple[float, ...]
+) -> dict:
+    """The columns of the observables table that do not depend on the simulation,
+    in its row order (dose, observable, sampling time), and how each row's value is
+    made from the two arms (:func:`observation_value`, vectorised)."""
+    obs = spec.observables
+    n_t, n_obs, n_d = len(sampling_h), len(obs), len(doses)
+
+    def strings(values) -> pd.api.extensions.ExtensionArray:
+        return pd.array(np.tile(np.repeat(values, n_t), n_d), dtype="str")
+
+    assays = np.tile(np.repeat([o.assay for o in obs], n_t), n_d)
+    unknown = set(assays) - {*RATIO_ASSAYS, "mtt", "annexin"}
+    if unknown:
+        raise ValueError(f"unknown assay {sorted(unknown)[0]!r}")
+    return {
+        "columns": {
+            "scenario": pd.array(np.repeat(name, n_t * n_obs * n_d), dtype="str"),
+            "observable": strings([o.name for o in obs]),
+            "assay": strings([o.assay for o in obs]),
+            "hgnc": strings([o.hgnc for o in obs]),
+            "time_h": np.tile(np.asarray(sampling_h, dtype=float), n_obs * n_d),
+            "dose": np.repeat(np.asarray(doses, dtype=float), n_obs * n_t),
+        },
+        "annexin": assays == "annexin",
+        "factor": np.where(assays == "mtt", 100.0, 1.0),
+    }
 
 
 def _timecourse_table(
