@@ -6,10 +6,14 @@ speed-up over the SciPy reference implementation (:mod:`secretome.reference`).
 Prints one JSON object (and writes it to ``--out`` if given). The work measured is
 one parameter set of the KG1-a scenario: its treated and control arms, every
 observable, through ``simulate(scenario, params, timecourses=False)`` in this
-process. The parameter sets are drawn (seed 0) uniformly in log10 units between
-the table's bounds of every free parameter of the scenario, as a Sobol analysis
-does. The reference runs the same work (same parameter sets, same process) with
-``scipy.integrate.solve_ivp`` (LSODA, same tolerances).
+process, on the default backend (``compiled``: Numba + BDF) and on libRoadRunner
+(``backend="roadrunner"``). The parameter sets are drawn (seed 0) uniformly in
+log10 units between the table's bounds of every free parameter of the scenario,
+as a Sobol analysis does; the nominal and the shipped fitted point are timed too.
+The reference runs the same work (same parameter sets, same process) with
+``scipy.integrate.solve_ivp`` (LSODA, same tolerances). Without ``--quick`` the
+first-call cost of the compiled backend is measured in fresh processes: with an
+empty cache directory (Numba compiles) and again with the filled one (it loads).
 
 Absolute rates depend on the machine and its load (recorded in the output as the
 1-minute load average); ``speedup_vs_scipy`` is a ratio of two measurements taken
@@ -35,6 +39,8 @@ import numpy as np
 SCENARIO = "farahzadi2024_KG1a_CD34"
 #: Name of the compiled integrator call in libRoadRunner's Python binding.
 INTEGRATOR_CALL = "RoadRunner__simulate"
+#: Module-name prefix of the compiled backend's generated code (secretome.compiled).
+COMPILED_MODULE = "secretome_model_"
 
 
 def emit(result: dict, out: Path | None) -> None:
@@ -107,14 +113,17 @@ def time_sets(fn, scenario, sets) -> tuple[float, int]:
     return time.perf_counter() - t0, failed
 
 
-def profile_shares(scenario, sets) -> dict:
+def profile_shares(scenario, sets, backend: str) -> dict:
     """Share of ``simulate`` time inside the integrator, parameter handling and tables."""
-    from secretome.simulate import simulate
+    from secretome.simulate import SimulationFailed, simulate
 
     prof = cProfile.Profile()
     prof.enable()
     for params in sets:
-        simulate(scenario, params, timecourses=False)
+        try:
+            simulate(scenario, params, timecourses=False, backend=backend)
+        except SimulationFailed:
+            pass
     prof.disable()
     stats = pstats.Stats(prof).stats
     total = sum(v[2] for v in stats.values())  # tottime: every call counted once
@@ -122,7 +131,7 @@ def profile_shares(scenario, sets) -> dict:
     def own(pred) -> float:
         return sum(v[2] for k, v in stats.items() if pred(k))
 
-    integrator = own(lambda k: INTEGRATOR_CALL in k[2])
+    integrator = own(lambda k: INTEGRATOR_CALL in k[2] or COMPILED_MODULE in k[0])
     reset = own(lambda k: "RoadRunner_reset" in k[2] or "setGlobalParameterValues" in k[2])
     pandas = own(lambda k: "pandas" in k[0])
     return {
@@ -130,14 +139,16 @@ def profile_shares(scenario, sets) -> dict:
         "reset_and_set_parameters": round(reset / total, 3),
         "pandas_tables": round(pandas / total, 3),
         "other_python": round(1 - (integrator + reset + pandas) / total, 3),
+        "backend": backend,
         "profiled_calls": len(sets),
         "profiler": "cProfile (tottime shares)",
     }
 
 
 def tolerance_study(scenario, sets) -> list[dict]:
-    """Time per set and largest relative change of any observable value when the
-    runner's tolerances are loosened (restored afterwards); the shipped ones first."""
+    """Time per set and largest relative change of any observable value when
+    libRoadRunner's tolerances are loosened (restored afterwards); the shipped ones
+    first."""
     import threading
 
     from secretome.simulate import SimulationFailed, _runner_for, simulate
@@ -156,7 +167,9 @@ def tolerance_study(scenario, sets) -> list[dict]:
             values, t0 = [], time.perf_counter()
             for params in sets:
                 try:
-                    obs = simulate(scenario, params, timecourses=False).observables
+                    obs = simulate(
+                        scenario, params, timecourses=False, backend="roadrunner"
+                    ).observables
                     values.append(obs["value"].to_numpy())
                 except SimulationFailed:
                     values.append(np.full(len(values[0]) if values else 1, np.nan))
@@ -174,51 +187,96 @@ def tolerance_study(scenario, sets) -> list[dict]:
     return rows
 
 
+def first_call_s(cache: Path) -> float:
+    """Seconds a fresh process takes for its first compiled simulation, with
+    ``cache`` as the cache directory (empty: Numba compiles; filled: it loads)."""
+    code = (
+        "import time; from secretome.scenarios import load_scenario; "
+        f"from secretome.simulate import simulate; s = load_scenario({SCENARIO!r}); "
+        "t = time.perf_counter(); simulate(s, timecourses=False); "
+        "print(time.perf_counter() - t)"
+    )
+    env = {**os.environ, "SECRETOME_CACHE_DIR": str(cache)}
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return round(float(out.stdout.strip().splitlines()[-1]), 2)
+
+
 def run(quick: bool) -> dict:
+    import tempfile
+
     from secretome.reference import reference_simulate
+    from secretome.report import shipped_parameters
     from secretome.simulate import simulate
 
-    n_api, n_ref = (120, 12) if quick else (1500, 60)
+    n_api, n_rr, n_ref = (120, 30, 12) if quick else (1500, 300, 60)
     t0 = time.perf_counter()
     scenario, sets = parameter_sets(n_api)
-    simulate(scenario, timecourses=False)  # compile the model once, outside the timing
+    simulate(scenario, timecourses=False)  # compile or load the model outside the timing
+    simulate(scenario, timecourses=False, backend="roadrunner")
     reference_simulate(scenario)  # generate the reference once too
     setup_s = time.perf_counter() - t0
+    fitted = shipped_parameters()[0] or {}
 
     def api(s, p):
         return simulate(s, p, timecourses=False)
 
+    def rr(s, p):
+        return simulate(s, p, timecourses=False, backend="roadrunner")
+
     api_s, api_failed = time_sets(api, scenario, sets)
     nominal_s, _ = time_sets(api, scenario, [{}] * (n_api // 3))
-    # the same work, same process, back to back, on the first n_ref sets
+    fitted_s, _ = time_sets(api, scenario, [fitted] * (n_api // 3))
+    # the same work, same process, back to back, on the first sets
+    sub_rr = sets[:n_rr]
+    sub_api_s, _ = time_sets(api, scenario, sub_rr)
+    rr_s, rr_failed = time_sets(rr, scenario, sub_rr)
     sub = sets[:n_ref]
-    sub_api_s, _ = time_sets(api, scenario, sub)
+    ref_api_s, _ = time_sets(api, scenario, sub)
+    ref_rr_s, _ = time_sets(rr, scenario, sub)
     ref_s, ref_failed = time_sets(reference_simulate, scenario, sub)
-    shares = profile_shares(scenario, sets[: min(100, n_api)])
+    shares = {
+        b: profile_shares(scenario, sets[: min(100, n_api)], b) for b in ("compiled", "roadrunner")
+    }
     tolerances = tolerance_study(scenario, sets[: 20 if quick else 100])
-    return {
+    result = {
         "benchmark": "simulation",
         "scenario": SCENARIO,
         "quick": quick,
         "work": "one parameter set = treated + control arm, all observables, "
         "simulate(..., timecourses=False), one process",
+        "backend": "compiled (default)",
         "parameter_sets": n_api,
         "failed": api_failed,
         "sims_per_s": round(n_api / api_s, 1),
         "ms_per_set": round(1e3 * api_s / n_api, 3),
         "sims_per_s_per_core": round(n_api / api_s, 1),  # one process: one core
         "sims_per_s_nominal_point": round((n_api // 3) / nominal_s, 1),
+        "sims_per_s_fitted_point": round((n_api // 3) / fitted_s, 1),
+        "roadrunner_sets": n_rr,
+        "roadrunner_failed": rr_failed,
+        "roadrunner_ms_per_set": round(1e3 * rr_s / n_rr, 3),
+        "speedup_vs_roadrunner": round(rr_s / sub_api_s, 2),
         "reference_sets": n_ref,
         "reference_failed": ref_failed,
         "reference_ms_per_set": round(1e3 * ref_s / n_ref, 2),
-        "api_ms_per_set_same_sets": round(1e3 * sub_api_s / n_ref, 3),
-        "speedup_vs_scipy": round(ref_s / sub_api_s, 2),
+        "api_ms_per_set_same_sets": round(1e3 * ref_api_s / n_ref, 3),
+        "speedup_vs_scipy": round(ref_s / ref_api_s, 2),
+        "roadrunner_speedup_vs_scipy": round(ref_s / ref_rr_s, 2),
         "time_shares": shares,
-        "tolerance_study": tolerances,
+        "tolerance_study_roadrunner": tolerances,
         "setup_s": round(setup_s, 2),
-        "peak_rss_mb": peak_rss_mb(),
-        **machine(),
     }
+    if not quick:
+        with tempfile.TemporaryDirectory() as cache:
+            result["first_call_s_empty_cache"] = first_call_s(Path(cache))
+            result["first_call_s_filled_cache"] = first_call_s(Path(cache))
+    return {**result, "peak_rss_mb": peak_rss_mb(), **machine()}
 
 
 def main(argv: list[str] | None = None) -> int:
