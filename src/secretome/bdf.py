@@ -55,12 +55,19 @@ SUCCESS = 0
 TOO_MANY_STEPS = 1
 STEP_TOO_SMALL = 2
 NOT_FINITE = 3
+CONVERGENCE_FAILURES = 4
+ERROR_TEST_FAILURES = 5
 STATUS_MESSAGES = {
     SUCCESS: "success",
     TOO_MANY_STEPS: "too many steps",
     STEP_TOO_SMALL: "step size fell below the resolution of t",
     NOT_FINITE: "a non-finite initial state or right-hand side",
+    CONVERGENCE_FAILURES: "the corrector failed to converge repeatedly",
+    ERROR_TEST_FAILURES: "the error test failed repeatedly",
 }
+# Failures allowed within one step before giving up (CVODE's MXNCF and MXNEF).
+MAX_CONVERGENCE_FAILURES = 10
+MAX_ERROR_TEST_FAILURES = 7
 
 # NDF coefficients (Shampine & Reichelt 1997, Table 1): kappa per order; gamma_k =
 # sum_{j<=k} 1/j; alpha = (1 - kappa) gamma; error constants kappa gamma + 1/(k+1).
@@ -369,6 +376,8 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
 
     while True:
         # one accepted step
+        n_conv_fail = 0
+        n_err_fail = 0
         while True:
             min_step = 10.0 * (np.nextafter(t, np.inf) - t)
             if h < min_step:
@@ -449,6 +458,9 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
                 lu_valid = False
 
             if not converged:
+                n_conv_fail += 1
+                if n_conv_fail > MAX_CONVERGENCE_FAILURES:
+                    return out, CONVERGENCE_FAILURES, steps
                 h *= 0.5
                 _change_d(d, order, 0.5)
                 n_equal = 0
@@ -459,6 +471,9 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
             scale = atol + rtol * np.abs(y_new)
             error_norm = _rms(_ERROR_CONST[order] * dd, scale)
             if error_norm > 1.0:
+                n_err_fail += 1
+                if n_err_fail > MAX_ERROR_TEST_FAILURES:
+                    return out, ERROR_TEST_FAILURES, steps
                 factor = max(MIN_FACTOR, safety * error_norm ** (-1.0 / (order + 1)))
                 h *= factor
                 _change_d(d, order, factor)

@@ -104,6 +104,16 @@ def _context_defaults(
     return MappingProxyType(model.parameter_values(spec, cell_line, msc_source))
 
 
+@cache
+def _context_vector(
+    cm: compiled.CompiledModel, models_dir: str | None, cell_line: str, msc_source: str
+) -> np.ndarray:
+    """The compiled model's parameter vector with one context's table values."""
+    vector = cm.parameter_vector(_context_defaults(models_dir, cell_line, msc_source))
+    vector.flags.writeable = False  # cached and shared: parameter_vector copies it
+    return vector
+
+
 def _parameter_values(
     spec: model.ModelSpec, models_dir: str | None, scenario: Scenario, params: dict[str, float]
 ) -> dict[str, float]:
@@ -349,7 +359,9 @@ def simulate(
     at = np.searchsorted(times, scenario.sampling_h)
     arms = [("control", None)] + [("treated", d) for d in scenario.doses]
     runs: dict[tuple[str, float | None], np.ndarray] = {}
-    p_base = cm.parameter_vector(base) if backend == "compiled" else None
+    if backend == "compiled":  # base = the context's table values, then params
+        context = _context_vector(cm, models_dir, scenario.cell_line, scenario.msc_source)
+        p_base = cm.parameter_vector(params, context)
     for arm, dose in arms:
         inputs = model_inputs(scenario, dose, arm=arm)
         if backend == "compiled":
@@ -383,6 +395,16 @@ def simulate(
         _timecourse_table(spec, scenario, variables, times, runs) if timecourses else None
     )
     return SimulationResult(scenario, observables, timecourses, dict(base))
+
+
+def observables_index(scenario: Scenario, models_dir: str | None = None) -> pd.MultiIndex:
+    """(observable, time_h, dose) of each row of :func:`simulate`'s observables
+    table for ``scenario``, in row order: look rows up once, then index arrays."""
+    spec = _spec_for(models_dir)
+    cols = _observables_layout(spec, scenario.name, scenario.sampling_h, scenario.doses)["columns"]
+    return pd.MultiIndex.from_arrays(
+        [cols["observable"], cols["time_h"], cols["dose"]], names=["observable", "time_h", "dose"]
+    )
 
 
 @cache

@@ -23,7 +23,7 @@ import pandas as pd
 from secretome import model
 from secretome.errors import SecretomeError
 from secretome.scenarios import Scenario
-from secretome.simulate import SimulationFailed, simulate
+from secretome.simulate import SimulationFailed, observables_index, simulate
 
 
 @dataclass(frozen=True)
@@ -177,23 +177,37 @@ def output_index(scenario: Scenario, observables: Iterable[str] | None = None) -
     return pd.DataFrame(rows, columns=["observable", "time_h", "dose"])
 
 
+def output_rows(scenario: Scenario, outputs: pd.DataFrame) -> np.ndarray:
+    """Positions of ``outputs`` (from :func:`output_index`) in the observables table."""
+    keys = list(outputs[["observable", "time_h", "dose"]].itertuples(index=False, name=None))
+    rows = observables_index(scenario).get_indexer(keys)
+    if (rows < 0).any():
+        missing = keys[int(np.flatnonzero(rows < 0)[0])]
+        raise SecretomeError(f"scenario {scenario.name} does not simulate output {missing}")
+    return rows
+
+
 def evaluate_point(
     space: ParameterSpace,
     scenario: Scenario,
     x: Sequence[float],
     outputs: pd.DataFrame,
     fixed: Mapping[str, float] | None = None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The assay values of ``outputs`` at one point; NaN everywhere if the simulation fails."""
+    """The assay values of ``outputs`` at one point; NaN everywhere if the simulation fails.
+
+    ``rows`` is :func:`output_rows` of ``outputs`` (computed here if not given).
+    """
+    if rows is None:
+        rows = output_rows(scenario, outputs)
     params = dict(fixed or {})
     params.update(space.overrides(x, scenario.cell_line, scenario.msc_source))
     try:
         obs = simulate(scenario, params, n_points=2, timecourses=False).observables
     except SimulationFailed:
         return np.full(len(outputs), np.nan)
-    table = obs.set_index(["observable", "time_h", "dose"])["value"]
-    keys = list(outputs.itertuples(index=False, name=None))
-    return table.loc[keys].to_numpy(dtype=float)
+    return obs["value"].to_numpy(dtype=float)[rows]
 
 
 def evaluate(
@@ -210,4 +224,5 @@ def evaluate(
     X = np.atleast_2d(np.asarray(X, dtype=float))
     if X.shape[1] != len(space):
         raise ValueError(f"X has {X.shape[1]} columns, the space has {len(space)} parameters")
-    return np.vstack([evaluate_point(space, scenario, x, outputs, fixed) for x in X])
+    rows = output_rows(scenario, outputs)
+    return np.vstack([evaluate_point(space, scenario, x, outputs, fixed, rows) for x in X])
