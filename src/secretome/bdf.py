@@ -82,10 +82,11 @@ def rhs(t, y, p):  # replaced by the model's own in a built module
 
 
 @njit(cache=True, error_model="numpy")
-def _rms(x: np.ndarray, scale: np.ndarray) -> float:
+def _rms(x: np.ndarray, scale: np.ndarray, factor: float = 1.0) -> float:
+    """Root-mean-square of ``factor * x / scale``."""
     s = 0.0
     for i in range(x.size):
-        v = x[i] / scale[i]
+        v = factor * x[i] / scale[i]
         s += v * v
     return np.sqrt(s / x.size)
 
@@ -372,7 +373,11 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
     lu_valid = False
     c_lu = 1.0
     steps = 0
-    rhs_b = np.empty(n)
+    rhs_b = np.empty(n)  # work arrays, reused by every step
+    y_pred = np.empty(n)
+    psi = np.empty(n)
+    y_new = np.empty(n)
+    dd = np.empty(n)
 
     while True:
         # one accepted step
@@ -389,22 +394,22 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
                 h = t_new - t
                 n_equal = 0
 
-            y_pred = d[0].copy()
-            for j in range(1, order + 1):
-                y_pred += d[j]
-            scale = atol + rtol * np.abs(y_pred)
-            psi = np.zeros(n)
-            for j in range(1, order + 1):
-                psi += _GAMMA[j] * d[j]
-            psi /= _ALPHA[order]
-            c = h / _ALPHA[order]
+            alpha = _ALPHA[order]
+            for i in range(n):  # predictor, error weights and the history term psi
+                yp = d[0, i]
+                ps = 0.0
+                for j in range(1, order + 1):
+                    yp += d[j, i]
+                    ps += _GAMMA[j] * d[j, i]
+                y_pred[i] = yp
+                psi[i] = ps / alpha
+                scale[i] = atol + rtol * abs(yp)
+            c = h / alpha
             if lu_valid and abs(c / c_lu - 1.0) > MAX_GAMMA_CHANGE:
                 lu_valid = False
 
             converged = False
             n_iter = 0
-            y_new = y_pred.copy()
-            dd = np.zeros(n)
             while True:
                 if not lu_valid:
                     for i in range(n):
@@ -468,8 +473,9 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
                 continue
 
             safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
-            scale = atol + rtol * np.abs(y_new)
-            error_norm = _rms(_ERROR_CONST[order] * dd, scale)
+            for i in range(n):
+                scale[i] = atol + rtol * abs(y_new[i])
+            error_norm = _rms(dd, scale, _ERROR_CONST[order])
             if error_norm > 1.0:
                 n_err_fail += 1
                 if n_err_fail > MAX_ERROR_TEST_FAILURES:
@@ -485,10 +491,12 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
         steps += 1
         n_equal += 1
         t = t_new
-        d[order + 2] = dd - d[order + 1]
-        d[order + 1] = dd
-        for i in range(order, -1, -1):
-            d[i] += d[i + 1]
+        for i in range(n):
+            d[order + 2, i] = dd[i] - d[order + 1, i]
+            d[order + 1, i] = dd[i]
+        for j in range(order, -1, -1):
+            for i in range(n):
+                d[j, i] += d[j + 1, i]
         jac_current = False
 
         # outputs in (t_old, t]: Newton backward-difference interpolation
@@ -518,11 +526,11 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
             if q < 1 or q > MAX_ORDER:
                 continue
             if delta == -1:
-                norm = _rms(_ERROR_CONST[q] * d[order], scale)
+                norm = _rms(d[order], scale, _ERROR_CONST[q])
             elif delta == 0:
                 norm = error_norm
             else:
-                norm = _rms(_ERROR_CONST[q] * d[order + 2], scale)
+                norm = _rms(d[order + 2], scale, _ERROR_CONST[q])
             fac = MAX_FACTOR if norm == 0.0 else norm ** (-1.0 / (q + 1))
             if fac > best_factor:
                 best_factor = fac
