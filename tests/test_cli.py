@@ -174,3 +174,20 @@ def test_closed_pipe_is_not_a_traceback():
     proc.wait()
     assert "Traceback" not in stderr
     assert proc.returncode == 0
+
+
+def test_simulate_backends_agree_through_the_cli(tmp_path):
+    for backend in ("compiled", "roadrunner"):
+        out = tmp_path / backend
+        args = ["simulate", "mirfendereski2024_A431", "--out", str(out), "--backend", backend]
+        assert cli.main(args) == 0
+    a = pd.read_csv(tmp_path / "compiled" / "observables.csv")
+    b = pd.read_csv(tmp_path / "roadrunner" / "observables.csv")
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-5)
+
+
+def test_unknown_backend_exits_2_naming_the_choices():
+    result = run("simulate", "mirfendereski2024_A431", "--backend", "cvode")
+    assert result.returncode == 2
+    assert "invalid choice: 'cvode'" in result.stderr and "roadrunner" in result.stderr
+    assert "Traceback" not in result.stderr

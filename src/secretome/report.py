@@ -28,7 +28,7 @@ import pandas as pd
 
 from secretome import compare, data, scenarios
 from secretome.io import atomic_write, atomic_write_with, read_parameter_file
-from secretome.simulate import SimulationResult, simulate
+from secretome.simulate import DEFAULT_BACKEND, SimulationResult, simulate
 
 #: Pathway panels of the time-course figure: title -> model variables.
 PATHWAY_PANELS: dict[str, tuple[str, ...]] = {
@@ -468,6 +468,7 @@ def reproduce(
     *,
     params_label: str = "nominal values of models/parameters.csv (not fitted)",
     progress: Callable[[str, int], None] | None = None,
+    backend: str = DEFAULT_BACKEND,
 ) -> Report:
     """Run every shipped scenario, compare with the evidence, write the report.
 
@@ -482,6 +483,8 @@ def reproduce(
     progress : callable, optional
         Called as ``progress(message, total_steps)`` before each step (the CLI shows a
         progress bar).
+    backend : str
+        Simulator (:data:`secretome.simulate.BACKENDS`), named in the report.
     """
     out = Path(out_dir)
     evidence = data.load_evidence()
@@ -496,7 +499,7 @@ def reproduce(
     results = []
     for s in shipped:
         say(f"simulating {s.name}")
-        results.append(simulate(s, params, record=record))
+        results.append(simulate(s, params, record=record, backend=backend))
     say("comparing with the evidence")
     comparison = compare.compare(evidence, results)
     atomic_write(out / "comparison.csv", comparison.to_csv(index=False))
@@ -513,5 +516,6 @@ def reproduce(
     for r in results:
         say(f"drawing {r.scenario.name}")
         _save(plot_timecourses(r), out / "figures" / f"{r.scenario.name}_timecourses.png")
-    atomic_write(out / "index.html", _index_html(comparison, results, params_label))
+    label = f"{params_label}; simulated with the {backend} backend"
+    atomic_write(out / "index.html", _index_html(comparison, results, label))
     return Report(out, comparison, tuple(results))
