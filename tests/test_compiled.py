@@ -199,4 +199,12 @@ def test_compiled_model_covers_the_sbml():
     cm = compiled.compile_model(spec.sbml)
     assert cm.species == spec.species
     assert {o.variable for o in spec.observables} <= set(cm.rules)
-    assert cm.path.parent == compiled.cache_dir() or cm.path.exists()
+    assert cm.path.parent == compiled.cache_dir()
+
+
+def test_cache_directory_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRETOME_CACHE_DIR", str(tmp_path / "mine"))
+    assert compiled.cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv("SECRETOME_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert compiled.cache_dir() == tmp_path / "xdg" / "secretome"
