@@ -80,6 +80,10 @@ class CompiledModel:
         The generated module (``rhs``, ``initial``, ``observe``, ``solve``).
     path : pathlib.Path
         Its source file.
+    groups, pat_ptr, pat_idx : numpy.ndarray
+        The Jacobian's structure for the integrator (:func:`secretome.bdf.column_groups`).
+    index : mapping
+        Parameter name to its position in ``p``.
     """
 
     species: tuple[str, ...]
