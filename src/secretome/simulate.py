@@ -176,18 +176,42 @@ def resolve_context(
     return out
 
 
+def _assay_form(assay: str) -> tuple[bool, float]:
+    """How an assay reports the arms: (as treated / control?, times what factor)."""
+    if assay in RATIO_ASSAYS:
+        return True, 1.0
+    if assay == "mtt":
+        return True, 100.0
+    if assay == "annexin":
+        return False, 1.0
+    raise ValueError(f"unknown assay {assay!r}")
+
+
 def observation_value(assay: str, treated: np.ndarray, control: np.ndarray) -> np.ndarray:
     """Turn model quantities of both arms into what the assay reports (see module docs)."""
+    ratio, factor = _assay_form(assay)
     treated = np.asarray(treated, dtype=float)
-    control = np.asarray(control, dtype=float)
+    if not ratio:
+        return factor * treated
     with np.errstate(divide="ignore", invalid="ignore"):
-        if assay in RATIO_ASSAYS:
-            return treated / control
-        if assay == "mtt":
-            return 100.0 * treated / control
-        if assay == "annexin":
-            return treated
-    raise ValueError(f"unknown assay {assay!r}")
+        return factor * treated / np.asarray(control, dtype=float)
+
+
+def _segments(scenario: Scenario, times: np.ndarray):
+    """The stretches between medium changes: for each, its index, the times to
+    integrate to (its ends included) and which of them are output ``times``.
+
+    A medium change at a segment's start is applied after sampling that time, so
+    the next segment does not report it again.
+    """
+    bounds = [0.0, *scenario.medium_changes_h, scenario.duration_h]
+    for k, (t0, t1) in enumerate(itertools.pairwise(bounds)):
+        seg = times[(times >= t0) & (times <= t1)]
+        seg = np.unique(np.concatenate([[t0], seg, [t1]]))
+        keep = np.isin(seg, times)
+        if k > 0:
+            keep[0] = False
+        yield k, seg, keep
 
 
 def _run_arm(
@@ -200,23 +224,16 @@ def _run_arm(
 ) -> np.ndarray:
     """Simulate one arm at ``times``; returns a (times × variables) array."""
     model.apply_parameters(rr, values)
-    bounds = [0.0, *scenario.medium_changes_h, scenario.duration_h]
     reset = _medium_reset_values(spec)
     pieces = []
-    for k, (t0, t1) in enumerate(itertools.pairwise(bounds)):
+    for k, seg, keep in _segments(scenario, times):
         if k > 0:
             for name, level in reset.items():  # fresh medium: cytokines back to control
                 rr[f"[{name}]"] = level
-        seg = times[(times >= t0) & (times <= t1)]
-        seg = np.unique(np.concatenate([[t0], seg, [t1]]))
         try:
             out = np.asarray(rr.simulate(times=list(seg), selections=variables))
         except RuntimeError as exc:
             raise SimulationFailed(f"integration failed in {scenario.name}: {exc}") from None
-        keep = np.isin(seg, times)
-        # a medium change at t1 is applied after sampling t1: keep the pre-change value
-        if k > 0:
-            keep[0] = False
         pieces.append(out[keep])
     block = np.vstack(pieces)
     if not np.isfinite(block).all():
@@ -234,33 +251,26 @@ def _run_arm_compiled(
 ) -> np.ndarray:
     """:func:`_run_arm` on the compiled backend, for the parameter vector ``p``."""
     y = cm.initial(p)
-    bounds = [0.0, *scenario.medium_changes_h, scenario.duration_h]
-    medium = [cm.species.index(name) for name in _medium_reset_values(spec)]
-    kept_t, kept_y = [], []
-    for k, (t0, t1) in enumerate(itertools.pairwise(bounds)):
+    reset = _medium_reset_values(spec)
+    medium = [cm.species.index(name) for name in reset]
+    pieces = []
+    for k, seg, keep in _segments(scenario, times):
         if k > 0:  # fresh medium: cytokines back to control
             y = y.copy()
-            y[medium] = MEDIUM_CONTROL_LEVEL
-        seg = times[(times >= t0) & (times <= t1)]
-        seg = np.unique(np.concatenate([[t0], seg, [t1]]))
+            y[medium] = list(reset.values())
         try:
-            out = cm.integrate(p, t0, y, seg, model.RTOL, model.ATOL)
+            out = cm.integrate(p, seg[0], y, seg, model.RTOL, model.ATOL)
         except compiled.IntegrationError as exc:
             raise SimulationFailed(f"integration failed in {scenario.name}: {exc}") from None
-        keep = np.isin(seg, times)
-        if k > 0:  # a medium change at t1 is applied after sampling t1
-            keep[0] = False
-        kept_t.append(seg[keep])
-        kept_y.append(out[keep])
+        pieces.append(out[keep])
         y = out[-1]
-    t = np.concatenate(kept_t)
-    states = np.vstack(kept_y)
+    states = np.vstack(pieces)  # one row per output time
     species, rules, params = _columns(cm, tuple(variables))
-    block = np.empty((t.size, len(variables)))
+    block = np.empty((times.size, len(variables)))
     if species[0].size:
         block[:, species[0]] = states[:, species[1]]
     if rules[0].size:
-        block[:, rules[0]] = cm.observe(t, states, p)[:, rules[1]]
+        block[:, rules[0]] = cm.observe(times, states, p)[:, rules[1]]
     if params[0].size:
         block[:, params[0]] = p[params[1]]
     if not np.isfinite(block).all():
@@ -331,14 +341,25 @@ def simulate(
     if backend not in BACKENDS:
         raise SecretomeError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     spec = _spec_for(models_dir)
+    params = resolve_context(spec, params or {}, scenario.cell_line, scenario.msc_source)
+    base = _parameter_values(spec, models_dir, scenario, params)
     if backend == "compiled":
         cm = compiled.compile_model(spec.sbml)
         known = {*cm.species, *cm.rules, *cm.parameters}
+        # the context's table values, then params, as one vector; inputs per arm
+        context = _context_vector(cm, models_dir, scenario.cell_line, scenario.msc_source)
+        p_base = cm.parameter_vector(params, context)
+
+        def run_arm(inputs, variables, times):
+            p = cm.parameter_vector(inputs, p_base)
+            return _run_arm_compiled(cm, spec, p, scenario, variables, times)
     else:
         spec, rr = _runner_for(os.getpid(), threading.get_ident(), models_dir)
         known = {*rr.model.getFloatingSpeciesIds(), *rr.model.getGlobalParameterIds()}
-    params = resolve_context(spec, params or {}, scenario.cell_line, scenario.msc_source)
-    base = _parameter_values(spec, models_dir, scenario, params)
+
+        def run_arm(inputs, variables, times):
+            return _run_arm(rr, spec, {**base, **inputs}, scenario, variables, times)
+
     variables = [o.variable for o in spec.observables]
     variables += [v for v in medium_species(spec.sbml) if v not in variables]
     observable_names = {o.name for o in spec.observables}  # recorded anyway
@@ -358,18 +379,10 @@ def simulate(
         times = np.unique(np.asarray(scenario.sampling_h, dtype=float))
     at = np.searchsorted(times, scenario.sampling_h)
     arms = [("control", None)] + [("treated", d) for d in scenario.doses]
-    runs: dict[tuple[str, float | None], np.ndarray] = {}
-    if backend == "compiled":  # base = the context's table values, then params
-        context = _context_vector(cm, models_dir, scenario.cell_line, scenario.msc_source)
-        p_base = cm.parameter_vector(params, context)
-    for arm, dose in arms:
-        inputs = model_inputs(scenario, dose, arm=arm)
-        if backend == "compiled":
-            p = cm.parameter_vector(inputs, p_base)
-            runs[arm, dose] = _run_arm_compiled(cm, spec, p, scenario, variables, times)
-        else:
-            values = {**base, **inputs}
-            runs[arm, dose] = _run_arm(rr, spec, values, scenario, variables, times)
+    runs = {
+        (arm, dose): run_arm(model_inputs(scenario, dose, arm=arm), variables, times)
+        for arm, dose in arms
+    }
 
     n_obs = len(spec.observables)
     control = runs["control", None][at, :n_obs]  # sampling times × observables
@@ -378,9 +391,8 @@ def simulate(
     control_col = np.tile(control.T.ravel(), len(scenario.doses))
     treated_col = treated.transpose(0, 2, 1).ravel()  # dose, observable, time
     with np.errstate(divide="ignore", invalid="ignore"):
-        value = np.where(
-            layout["annexin"], treated_col, layout["factor"] * treated_col / control_col
-        )
+        ratio = np.where(layout["ratio"], treated_col / control_col, treated_col)
+    value = layout["factor"] * ratio
     observables = pd.DataFrame(
         {
             **layout["columns"],
@@ -418,17 +430,16 @@ def _observables_layout(
 ) -> dict:
     """The columns of the observables table that do not depend on the simulation,
     in its row order (dose, observable, sampling time), and how each row's value is
-    made from the two arms (:func:`observation_value`, vectorised)."""
+    made from the two arms (:func:`_assay_form`, as :func:`observation_value` does)."""
     obs = spec.observables
     n_t, n_obs, n_d = len(sampling_h), len(obs), len(doses)
 
     def strings(values) -> pd.api.extensions.ExtensionArray:
         return pd.array(np.tile(np.repeat(values, n_t), n_d), dtype="str")
 
-    assays = np.tile(np.repeat([o.assay for o in obs], n_t), n_d)
-    unknown = set(assays) - {*RATIO_ASSAYS, "mtt", "annexin"}
-    if unknown:
-        raise ValueError(f"unknown assay {sorted(unknown)[0]!r}")
+    forms = [_assay_form(o.assay) for o in obs]
+    ratio = np.tile(np.repeat([r for r, _ in forms], n_t), n_d)
+    factor = np.tile(np.repeat([f for _, f in forms], n_t), n_d)
     return {
         "columns": {
             "scenario": pd.array(np.repeat(name, n_t * n_obs * n_d), dtype="str"),
@@ -438,8 +449,8 @@ def _observables_layout(
             "time_h": np.tile(np.asarray(sampling_h, dtype=float), n_obs * n_d),
             "dose": np.repeat(np.asarray(doses, dtype=float), n_obs * n_t),
         },
-        "annexin": assays == "annexin",
-        "factor": np.where(assays == "mtt", 100.0, 1.0),
+        "ratio": ratio,
+        "factor": factor,
     }
 
 
