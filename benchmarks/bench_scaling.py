@@ -6,10 +6,10 @@
 Measures, each in a fresh Python process (so the peaks and caches of one do not
 leak into the next, and the model compile of every process is included):
 
-* a Sobol analysis (``secretome.sensitivity.sensitivity``; N = ``--sobol-n``, every
+* a Sobol analysis (``secretome.gsa.sensitivity``; N = ``--sobol-n``, every
   free parameter of the KG1-a scenario, default outputs) on the local process pool
   with each of ``--workers``;
-* a multi-start fit (``secretome.fit.fit``, ``experiments/fit.toml``) with
+* a multi-start fit (``secretome.fitting.fit``, ``experiments/fit.toml``) with
   ``--fit-starts`` starts on ``--fit-workers`` workers;
 * the executor's cost (:func:`secretome.parallel.run_tasks`): starting a local pool
   of 2 spawned workers, shipping one Sobol batch (``CHUNK_ROWS`` rows) to a worker
@@ -43,7 +43,7 @@ def _peaks() -> dict:
 
 
 def one_sobol(n: int, workers: int) -> dict:
-    from secretome.sensitivity import sensitivity
+    from secretome.gsa import sensitivity
 
     t0 = time.perf_counter()
     res = sensitivity(SCENARIO, method="sobol", n=n, workers=workers, seed=0)
@@ -68,7 +68,7 @@ def one_sobol(n: int, workers: int) -> dict:
 def one_fit(starts: int, workers: int, max_nfev: int | None, out: Path | None) -> dict:
     from dataclasses import replace
 
-    from secretome.fit import fit
+    from secretome.fitting import fit
     from secretome.objective import load_fit_config
 
     config = load_fit_config()
@@ -103,7 +103,7 @@ def _echo(task: tuple) -> np.ndarray:
 
 def _warm(_: int) -> float:
     """Worker: load the model (the first task of every worker pays this once)."""
-    from secretome.simulate import simulate
+    from secretome.simulation import simulate
 
     t0 = time.perf_counter()
     simulate(load_scenario_cached(), timecourses=False)
@@ -118,8 +118,8 @@ def load_scenario_cached():
 
 def one_overhead(batches: int) -> dict:
     """Pool start-up, per-batch shipping cost and per-batch compute, measured apart."""
+    from secretome.gsa import CHUNK_ROWS, choose_outputs, choose_space
     from secretome.parallel import run_tasks
-    from secretome.sensitivity import CHUNK_ROWS, choose_outputs, choose_space
     from secretome.space import evaluate
 
     scenario = load_scenario_cached()

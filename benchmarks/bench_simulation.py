@@ -88,8 +88,8 @@ def peak_rss_mb() -> float:
 
 def parameter_sets(n: int, seed: int = 0) -> tuple[object, list[dict[str, float]]]:
     """The scenario and ``n`` parameter sets (plain names) within the table's bounds."""
+    from secretome.gsa import choose_space
     from secretome.scenarios import load_scenario
-    from secretome.sensitivity import choose_space
 
     scenario = load_scenario(SCENARIO)
     space = choose_space(scenario)
@@ -101,7 +101,7 @@ def parameter_sets(n: int, seed: int = 0) -> tuple[object, list[dict[str, float]
 
 def time_sets(fn, scenario, sets) -> tuple[float, int]:
     """Wall time of ``fn(scenario, params)`` over every set, and the failures."""
-    from secretome.simulate import SimulationFailed
+    from secretome.simulation import SimulationFailed
 
     failed = 0
     t0 = time.perf_counter()
@@ -115,7 +115,7 @@ def time_sets(fn, scenario, sets) -> tuple[float, int]:
 
 def profile_shares(scenario, sets, backend: str) -> dict:
     """Share of ``simulate`` time inside the integrator, parameter handling and tables."""
-    from secretome.simulate import SimulationFailed, simulate
+    from secretome.simulation import SimulationFailed, simulate
 
     prof = cProfile.Profile()
     prof.enable()
@@ -151,7 +151,7 @@ def tolerance_study(scenario, sets) -> list[dict]:
     first."""
     import threading
 
-    from secretome.simulate import SimulationFailed, _runner_for, simulate
+    from secretome.simulation import SimulationFailed, _runner_for, simulate
 
     _, rr = _runner_for(os.getpid(), threading.get_ident(), None)
     integrator = rr.getIntegrator()
@@ -192,7 +192,7 @@ def first_call_s(cache: Path) -> float:
     ``cache`` as the cache directory (empty: Numba compiles; filled: it loads)."""
     code = (
         "import time; from secretome.scenarios import load_scenario; "
-        f"from secretome.simulate import simulate; s = load_scenario({SCENARIO!r}); "
+        f"from secretome.simulation import simulate; s = load_scenario({SCENARIO!r}); "
         "t = time.perf_counter(); simulate(s, timecourses=False); "
         "print(time.perf_counter() - t)"
     )
@@ -212,7 +212,7 @@ def run(quick: bool) -> dict:
 
     from secretome.reference import reference_simulate
     from secretome.report import shipped_parameters
-    from secretome.simulate import simulate
+    from secretome.simulation import simulate
 
     n_api, n_rr, n_ref = (120, 30, 12) if quick else (1500, 300, 60)
     t0 = time.perf_counter()

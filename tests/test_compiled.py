@@ -10,9 +10,9 @@ from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 
 from secretome import bdf, compiled, model, scenarios
+from secretome.gsa import choose_space
 from secretome.paths import models_dir
-from secretome.sensitivity import choose_space
-from secretome.simulate import SimulationFailed, simulate
+from secretome.simulation import SimulationFailed, simulate
 
 #: Agreement between the two backends (both integrate at rtol 1e-8).
 RELATIVE = 1e-5

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from secretome import fit, objective
+from secretome import fitting, objective
 from secretome.errors import SecretomeError
 
 #: A small problem for tests: three parameters, the farahzadi2024 evidence only.
@@ -86,9 +86,9 @@ def test_qualitative_residuals_are_zero_when_satisfied_and_grow_when_not(small_c
 
 def test_starting_points_are_deterministic_and_in_bounds(small_config):
     space = objective.Objective(small_config).space
-    a = fit.starting_points(space, 6, seed=3)
-    b = fit.starting_points(space, 6, seed=3)
-    c = fit.starting_points(space, 6, seed=4)
+    a = fitting.starting_points(space, 6, seed=3)
+    b = fitting.starting_points(space, 6, seed=3)
+    c = fitting.starting_points(space, 6, seed=4)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a[1:], c[1:])
     np.testing.assert_allclose(a[0], space.nominal)
@@ -96,7 +96,7 @@ def test_starting_points_are_deterministic_and_in_bounds(small_config):
 
 
 def test_fit_lowers_the_objective_and_writes_every_start(small_config, tmp_path):
-    result = fit.fit(small_config, studies=["farahzadi2024"], starts=2, seed=0, out=tmp_path)
+    result = fitting.fit(small_config, studies=["farahzadi2024"], starts=2, seed=0, out=tmp_path)
     assert (result.starts["cost"] <= result.starts["initial_cost"] + 1e-12).all()
     assert sorted(p.name for p in (tmp_path / "starts").iterdir()) == [
         "start_0000.json",
@@ -104,29 +104,29 @@ def test_fit_lowers_the_objective_and_writes_every_start(small_config, tmp_path)
     ]
     # rerunning into the same directory without --resume is refused, not overwritten
     with pytest.raises(SecretomeError, match="--resume"):
-        fit.fit(small_config, studies=["farahzadi2024"], starts=2, seed=0, out=tmp_path)
-    again = fit.fit(
+        fitting.fit(small_config, studies=["farahzadi2024"], starts=2, seed=0, out=tmp_path)
+    again = fitting.fit(
         small_config, studies=["farahzadi2024"], starts=2, seed=0, out=tmp_path, resume=True
     )
     pd.testing.assert_frame_equal(again.starts, result.starts)
 
 
 def test_resume_refuses_a_different_problem(small_config, tmp_path):
-    fit.fit(small_config, studies=["farahzadi2024"], starts=2, seed=0, out=tmp_path)
+    fitting.fit(small_config, studies=["farahzadi2024"], starts=2, seed=0, out=tmp_path)
     with pytest.raises(SecretomeError, match="different fit"):
-        fit.fit(
+        fitting.fit(
             small_config, studies=["farahzadi2024"], starts=2, seed=1, out=tmp_path, resume=True
         )
 
 
 def test_dask_local_cluster_gives_the_serial_result(small_config):
     distributed = pytest.importorskip("dask.distributed")
-    serial = fit.fit(small_config, studies=["farahzadi2024"], starts=2, seed=5)
+    serial = fitting.fit(small_config, studies=["farahzadi2024"], starts=2, seed=5)
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
         distributed.Client(cluster) as client,
     ):
-        remote = fit.fit(
+        remote = fitting.fit(
             small_config, studies=["farahzadi2024"], starts=2, seed=5, scheduler=client
         )
     cols = ["start", "cost", "nfev"] + [c for c in serial.starts if c.startswith("x:")]

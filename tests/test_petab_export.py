@@ -1,5 +1,5 @@
 """PEtab export: the linter accepts it, and its single-simulation observables reproduce
-what secretome.simulate reports (treated / control of two simulations)."""
+what secretome.simulation reports (treated / control of two simulations)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import roadrunner
 
-from secretome import compare, model, scenarios
+from secretome import comparison, model, scenarios
 from secretome.errors import SecretomeError
 from secretome.objective import Objective, load_fit_config
 from secretome.petab_export import (
@@ -22,7 +22,7 @@ from secretome.petab_export import (
     context_parameter_id,
     export_petab,
 )
-from secretome.simulate import simulate
+from secretome.simulation import simulate
 
 petab = pytest.importorskip("petab.v1")
 
@@ -128,7 +128,7 @@ def _petab_simulation(problem, rr, values: dict[str, float]) -> pd.DataFrame:
 
 
 def _secretome_values(objective: Objective, params: dict[str, float]) -> dict[str, float]:
-    """What secretome.simulate reports for every quantitative evidence row."""
+    """What secretome.simulation reports for every quantitative evidence row."""
     results = {}
     for name, s in objective.scenarios.items():
         results[name] = simulate(s, params, n_points=2, timecourses=False).observables
@@ -140,7 +140,7 @@ def _secretome_values(objective: Objective, params: dict[str, float]) -> dict[st
         sel = obs[
             (obs["observable"] == term.observable)
             & np.isclose(obs["time_h"], term.time_h)
-            & np.isclose(obs["dose"], compare.row_doses(row)[0])
+            & np.isclose(obs["dose"], comparison.row_doses(row)[0])
         ]
         assert len(sel) == 1
         out[row["id"]] = float(sel["control" if row["arm"] == "control" else "value"].iloc[0])

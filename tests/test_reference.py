@@ -10,7 +10,7 @@ import pytest
 from secretome import model, reference, scenarios
 from secretome.errors import SecretomeError
 from secretome.paths import models_dir
-from secretome.simulate import BACKENDS, simulate
+from secretome.simulation import BACKENDS, simulate
 
 RELATIVE = 1e-4
 

@@ -11,7 +11,7 @@ import pytest
 from SALib.test_functions import Ishigami
 
 from secretome import cli
-from secretome import sensitivity as sa
+from secretome import gsa as sa
 from secretome.errors import SecretomeError
 from secretome.scenarios import load_scenario
 

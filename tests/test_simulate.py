@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from secretome import compare, data, scenarios
+from secretome import comparison, data, scenarios
 from secretome.errors import SecretomeError
-from secretome.simulate import observation_value, simulate
+from secretome.simulation import observation_value, simulate
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_observation_models():
 
 def test_every_evidence_row_has_a_scenario_and_observable(shipped_results):
     evidence = data.load_evidence()
-    table = compare.compare(evidence, shipped_results)
+    table = comparison.compare(evidence, shipped_results)
     assert len(table) == len(evidence)
     orphans = table[~table["agreement"].isin(["agree", "disagree"])]
     assert orphans.empty, orphans[["id", "observable", "agreement"]]
@@ -134,26 +134,30 @@ def test_judge_rules():
         }
     )
     pred = pd.DataFrame({"value": [1.5], "control": [1.0]})
-    assert compare.judge(row, pred)[0] == "agree"
-    assert compare.judge(row.replace({"up": "down"}), pred)[0] == "disagree"
+    assert comparison.judge(row, pred)[0] == "agree"
+    assert comparison.judge(row.replace({"up": "down"}), pred)[0] == "disagree"
     nc = row.copy()
     nc["kind"], nc["direction"] = "no_change", "none"
-    assert compare.judge(nc, pd.DataFrame({"value": [1.1, 0.9], "control": [1, 1]}))[0] == "agree"
     assert (
-        compare.judge(nc, pd.DataFrame({"value": [1.1, 1.5], "control": [1, 1]}))[0] == "disagree"
+        comparison.judge(nc, pd.DataFrame({"value": [1.1, 0.9], "control": [1, 1]}))[0] == "agree"
+    )
+    assert (
+        comparison.judge(nc, pd.DataFrame({"value": [1.1, 1.5], "control": [1, 1]}))[0]
+        == "disagree"
     )
     order = row.copy()
     order["kind"], order["direction"] = "ordering", "down"
     assert (
-        compare.judge(order, pd.DataFrame({"value": [3, 2, 1], "control": [1] * 3}))[0] == "agree"
+        comparison.judge(order, pd.DataFrame({"value": [3, 2, 1], "control": [1] * 3}))[0]
+        == "agree"
     )
     assert (
-        compare.judge(order, pd.DataFrame({"value": [3, 3, 1], "control": [1] * 3}))[0]
+        comparison.judge(order, pd.DataFrame({"value": [3, 3, 1], "control": [1] * 3}))[0]
         == "disagree"
     )
     q = pd.Series({**row.to_dict(), "kind": "quantitative", "value": 2.0})
-    assert compare.judge(q, pd.DataFrame({"value": [2.4], "control": [1]}))[0] == "agree"
-    assert compare.judge(q, pd.DataFrame({"value": [2.6], "control": [1]}))[0] == "disagree"
+    assert comparison.judge(q, pd.DataFrame({"value": [2.4], "control": [1]}))[0] == "agree"
+    assert comparison.judge(q, pd.DataFrame({"value": [2.6], "control": [1]}))[0] == "disagree"
 
 
 def test_threads_do_not_share_a_runner(kg1a):

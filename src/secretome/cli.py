@@ -78,7 +78,7 @@ def _scenario_from_args(args: argparse.Namespace):
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from secretome import report
     from secretome.io import atomic_write
-    from secretome.simulate import simulate
+    from secretome.simulation import simulate
 
     scenario = _scenario_from_args(args)
     params = read_parameter_file(args.params) if args.params else None
@@ -92,9 +92,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     written = ["observables.csv", "timecourses.csv", "timecourses.png"]
     evidence = report.evidence_for(result)
     if not evidence.empty:
-        from secretome import compare
+        from secretome import comparison
 
-        rows = compare.compare(evidence, [result])
+        rows = comparison.compare(evidence, [result])
         atomic_write(out / "comparison.csv", rows.to_csv(index=False))
         title = f"{scenario.name}: model (diamonds) versus {scenario.study} (black)"
         fig = report.plot_model_vs_data(rows, evidence, title)
@@ -117,7 +117,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_fit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from secretome import fit, objective, report
+    from secretome import fitting, objective, report
     from secretome.io import atomic_write
 
     config = objective.load_fit_config(args.config)
@@ -140,7 +140,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         bar.update(done - bar.n)
 
     with bar:
-        result = fit.fit(
+        result = fitting.fit(
             config,
             studies=args.studies,
             starts=args.starts,
@@ -152,8 +152,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             progress=progress,
         )
     atomic_write(out / "starts.csv", result.starts.to_csv(index=False))
-    atomic_write(out / "best_parameters.csv", fit.parameters_table(result).to_csv(index=False))
-    fit.write_parameter_file(result, out / "fitted_parameters.csv")
+    atomic_write(out / "best_parameters.csv", fitting.parameters_table(result).to_csv(index=False))
+    fitting.write_parameter_file(result, out / "fitted_parameters.csv")
     report.save_figure(report.plot_waterfall(result.starts), out / "waterfall.png")
     report.reproduce(
         out / "fit_vs_data",
@@ -313,7 +313,7 @@ def _cmd_model(args: argparse.Namespace) -> int:
 
 
 def _add_backend(p: argparse.ArgumentParser) -> None:
-    from secretome.simulate import BACKENDS, DEFAULT_BACKEND
+    from secretome.simulation import BACKENDS, DEFAULT_BACKEND
 
     p.add_argument(
         "--backend",

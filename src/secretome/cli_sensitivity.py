@@ -16,7 +16,7 @@ def _name_list(text: str) -> list[str]:
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from secretome import sensitivity as sa
+    from secretome import gsa as sa
     from secretome.io import read_parameter_file
 
     params = None

@@ -27,11 +27,11 @@ import pandas as pd
 from scipy.optimize import least_squares
 from scipy.stats import chi2
 
-from secretome import compare, data, scenarios
-from secretome.fit import DIFF_STEP, fit
+from secretome import comparison, data, scenarios
+from secretome.fitting import DIFF_STEP, fit
 from secretome.objective import FitConfig, Objective
 from secretome.parallel import run_tasks
-from secretome.simulate import simulate
+from secretome.simulation import simulate
 
 THRESHOLD = chi2.ppf(0.95, df=1) / 2.0  # on J = ½ Σ r²
 FLAT = 1e-3  # a profile that never rises more than this is flat
@@ -214,9 +214,9 @@ def leave_one_study_out(
         )
         params = result.best_parameters
         rows = fitted[fitted["study"] == held]
-        used = {compare.scenario_for(r, shipped).name for _, r in rows.iterrows()}
+        used = {comparison.scenario_for(r, shipped).name for _, r in rows.iterrows()}
         results = [simulate(s, params, timecourses=False) for s in shipped if s.name in used]
-        table = compare.compare(rows, results)
+        table = comparison.compare(rows, results)
         table.insert(0, "held_out", held)
         out.append(table)
     return pd.concat(out, ignore_index=True)

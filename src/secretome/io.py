@@ -1,7 +1,7 @@
 """File input and output: atomic writes, and the parameter-value files.
 
 Parameter files are CSV with columns ``name`` and ``value`` (``name`` may be
-``name[context]``), as :func:`secretome.fit.write_parameter_file` writes them and
+``name[context]``), as :func:`secretome.fitting.write_parameter_file` writes them and
 ``--params`` / ``--centre`` read them.
 
 Every file secretome writes goes through :func:`atomic_write`: the content is

@@ -613,7 +613,7 @@ def new_runner(spec: ModelSpec) -> roadrunner.RoadRunner:
 
     RoadRunner objects hold state: create one per worker and never share it.
     Integrator failures are raised, counted and reported by the callers
-    (:class:`secretome.simulate.SimulationFailed`), so libRoadRunner's own log is
+    (:class:`secretome.simulation.SimulationFailed`), so libRoadRunner's own log is
     limited to critical messages instead of printing CVODE errors to stderr.
     """
     roadrunner.Logger.setLevel(roadrunner.Logger.LOG_CRITICAL)

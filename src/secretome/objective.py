@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from secretome import compare, data, scenarios
+from secretome import comparison, data, scenarios
 from secretome.errors import SecretomeError
 from secretome.paths import experiments_dir
-from secretome.simulate import SimulationFailed, simulate
+from secretome.simulation import SimulationFailed, simulate
 from secretome.space import ParameterSpace, parameter_space
 
 ASSAY_SIGMA_DEFAULT = {
@@ -53,9 +53,9 @@ class FitConfig:
     parameters: tuple[str, ...]
     sigma: dict[str, float] = field(default_factory=lambda: dict(ASSAY_SIGMA_DEFAULT))
     qualitative_sigma: float = 0.1
-    # the same bands the report's agreement rules use (secretome.compare)
-    direction_margin: float = math.log(compare.DIRECTION_BAND)
-    no_change_bound: float = math.log(compare.NO_CHANGE_BAND)
+    # the same bands the report's agreement rules use (secretome.comparison)
+    direction_margin: float = math.log(comparison.DIRECTION_BAND)
+    no_change_bound: float = math.log(comparison.NO_CHANGE_BAND)
     order_margin: float = 0.01
     max_nfev: int = 60
     failure_residual: float = 100.0
@@ -196,17 +196,17 @@ class Objective:
         self.terms: list[_Term] = []
         used: dict[str, scenarios.Scenario] = {}
         for _, row in self.evidence.iterrows():
-            s = compare.scenario_for(row, shipped)
+            s = comparison.scenario_for(row, shipped)
             if s is None:
                 raise SecretomeError(f"evidence row {row['id']}: no shipped scenario samples it")
             used[s.name] = s
-            doses = compare.row_doses(row)
+            doses = comparison.row_doses(row)
             size = {"ordering": len(doses) - 1, "no_change": len(doses)}.get(row["kind"], 1)
             self.terms.append(
                 _Term(
                     row["id"],
                     s.name,
-                    compare.observable_for(row),
+                    comparison.observable_for(row),
                     float(row["time_h"]),
                     doses,
                     row["kind"],

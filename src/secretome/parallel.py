@@ -8,7 +8,7 @@ and put them back in order; the values never depend on which executor ran them.
 * ``workers=1`` (and no scheduler): tasks run here, one after another.
 * ``workers=N``: a local :class:`concurrent.futures.ProcessPoolExecutor`; each
   worker process builds its own RoadRunner on first use (see
-  :mod:`secretome.simulate`), so the model is compiled once per worker.
+  :mod:`secretome.simulation`), so the model is compiled once per worker.
 * ``scheduler="tcp://host:8786"``: a running Dask distributed cluster (started
   with Dask's own ``dask scheduler`` / ``dask worker`` commands; ``docs/scaling.md``).
   Needs the ``dask`` extra.

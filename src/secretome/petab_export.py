@@ -42,7 +42,7 @@ import libsbml
 import numpy as np
 import pandas as pd
 
-from secretome import compare, model, scenarios
+from secretome import comparison, model, scenarios
 from secretome.errors import SecretomeError
 from secretome.io import atomic_write
 from secretome.objective import (
@@ -196,7 +196,7 @@ def _condition_for(
         key, cid, name = (s.name, "control", None), f"{sid}__control", f"{s.name}, control arm"
         dose = None
     else:
-        wanted = compare.row_doses(row)[0]
+        wanted = comparison.row_doses(row)[0]
         k = int(np.argmin([abs(d - wanted) for d in s.doses]))
         dose = s.doses[k]
         key = (s.name, "treated", dose)

@@ -1,6 +1,6 @@
 """A reference implementation of the model: a plain SciPy right-hand side from the SBML.
 
-Used only to check :func:`secretome.simulate.simulate` (both backends) for
+Used only to check :func:`secretome.simulation.simulate` (both backends) for
 accuracy and to measure its speed against (``benchmarks/``); nothing else in the
 package calls it.
 
@@ -10,7 +10,7 @@ assignment rules), compiled once per SBML text.
 
 :func:`reference_simulate` integrates each arm with ``scipy.integrate.solve_ivp``
 (LSODA) at the tolerances of :func:`secretome.model.new_runner` and returns the
-observables table of :func:`~secretome.simulate.simulate`. Scenarios with medium
+observables table of :func:`~secretome.simulation.simulate`. Scenarios with medium
 changes are refused (no paper scenario has one).
 """
 
@@ -27,7 +27,7 @@ from secretome import model
 from secretome.codegen import generate
 from secretome.errors import SecretomeError
 from secretome.scenarios import Scenario, model_inputs
-from secretome.simulate import (
+from secretome.simulation import (
     OBSERVABLE_COLUMNS,
     SimulationFailed,
     observation_value,
@@ -143,19 +143,19 @@ def integrate_arm(
 def reference_simulate(
     scenario: Scenario, params: Mapping[str, float] | None = None
 ) -> pd.DataFrame:
-    """The observables table of :func:`secretome.simulate.simulate`, from the reference.
+    """The observables table of :func:`secretome.simulation.simulate`, from the reference.
 
     Parameters
     ----------
     scenario : Scenario
         Must have no medium changes.
     params : mapping, optional
-        As for :func:`~secretome.simulate.simulate` (``name`` or ``name[context]`` keys).
+        As for :func:`~secretome.simulation.simulate` (``name`` or ``name[context]`` keys).
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`secretome.simulate.OBSERVABLE_COLUMNS`, rows in the same order.
+        Columns :data:`secretome.simulation.OBSERVABLE_COLUMNS`, rows in the same order.
     """
     if scenario.medium_changes_h:
         raise SecretomeError(

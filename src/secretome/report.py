@@ -1,7 +1,7 @@
 """The ``reproduce`` report: every paper scenario simulated and set against the evidence.
 
 :func:`reproduce` runs the shipped scenarios with the package's current best
-parameters, compares them with every evidence row (:mod:`secretome.compare`) and
+parameters, compares them with every evidence row (:mod:`secretome.comparison`) and
 writes a directory a person can open without a server:
 
 * ``index.html`` — per study: agreement counts, a model-versus-data figure, the
@@ -26,9 +26,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from secretome import compare, data, scenarios
+from secretome import comparison, data, scenarios
 from secretome.io import atomic_write, atomic_write_with, read_parameter_file
-from secretome.simulate import DEFAULT_BACKEND, SimulationResult, simulate
+from secretome.simulation import DEFAULT_BACKEND, SimulationResult, simulate
 
 #: Pathway panels of the time-course figure: title -> model variables.
 PATHWAY_PANELS: dict[str, tuple[str, ...]] = {
@@ -53,7 +53,7 @@ class Report:
 
 def default_outputs(scenario: scenarios.Scenario) -> list[str]:
     """Viability, early and late apoptosis, and every observable the scenario's study measured."""
-    from secretome.compare import observable_for
+    from secretome.comparison import observable_for
 
     names = ["viable_cells", "early_apoptotic", "late_apoptotic"]
     evidence = data.load_evidence()
@@ -72,7 +72,7 @@ def evidence_for(result: SimulationResult) -> pd.DataFrame:
     """
     evidence = data.load_evidence()
     rows = evidence[evidence["study"] == result.scenario.study]
-    keep = [compare.scenario_for(r, [result.scenario]) is not None for _, r in rows.iterrows()]
+    keep = [comparison.scenario_for(r, [result.scenario]) is not None for _, r in rows.iterrows()]
     return rows[keep]
 
 
@@ -398,10 +398,10 @@ def _table_html(rows: pd.DataFrame) -> str:
 
 
 def _index_html(
-    comparison: pd.DataFrame, results: Sequence[SimulationResult], params_label: str
+    table: pd.DataFrame, results: Sequence[SimulationResult], params_label: str
 ) -> str:
-    studies = sorted(comparison["study"].unique())
-    fit = comparison
+    studies = sorted(table["study"].unique())
+    fit = table
     head = f"""<!doctype html><html><head><meta charset="utf-8"><title>secretome: model versus evidence</title>
 <style>body{{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}} img{{max-width:100%}}
 table.cmp{{border-collapse:collapse;font-size:12px}} table.cmp td,table.cmp th{{border:1px solid #ccc;padding:2px 5px}}</style>
@@ -412,13 +412,13 @@ paper's scenario (<code>experiments/scenarios/</code>). In the figures, black ma
 (dots: numbers stated in the text, with SD where given; arrows: a significant change whose size is only in a figure;
 bars: no significant change); diamonds are the model, <span style="color:{AGREE_COLOURS["agree"]}">green</span> where it agrees,
 <span style="color:{AGREE_COLOURS["disagree"]}">red</span> where it does not. Agreement rules: quantitative within
-{compare.QUANT_TOLERANCE:.0%}; direction beyond a fold change of {compare.DIRECTION_BAND}; no change within a fold change of
-{compare.NO_CHANGE_BAND}; dose orderings monotone.</p>
+{comparison.QUANT_TOLERANCE:.0%}; direction beyond a fold change of {comparison.DIRECTION_BAND}; no change within a fold change of
+{comparison.NO_CHANGE_BAND}; dose orderings monotone.</p>
 <p><b>Overall</b>: {_agreement_counts(fit)}. Full table: <a href="comparison.csv">comparison.csv</a>;
 all simulated observables: <a href="observables.csv">observables.csv</a>.</p>"""
     body = []
     for study in studies:
-        rows = comparison[comparison["study"] == study]
+        rows = table[table["study"] == study]
         body.append(f"<h2>{html.escape(study)}</h2><p>{_agreement_counts(rows)}</p>")
         body.append(
             f'<img src="figures/{study}_model_vs_data.png" alt="model versus data, {study}">'
@@ -484,7 +484,7 @@ def reproduce(
         Called as ``progress(message, total_steps)`` before each step (the CLI shows a
         progress bar).
     backend : str
-        Simulator (:data:`secretome.simulate.BACKENDS`), named in the report.
+        Simulator (:data:`secretome.simulation.BACKENDS`), named in the report.
     """
     out = Path(out_dir)
     evidence = data.load_evidence()
@@ -501,14 +501,14 @@ def reproduce(
         say(f"simulating {s.name}")
         results.append(simulate(s, params, record=record, backend=backend))
     say("comparing with the evidence")
-    comparison = compare.compare(evidence, results)
-    atomic_write(out / "comparison.csv", comparison.to_csv(index=False))
+    table = comparison.compare(evidence, results)
+    atomic_write(out / "comparison.csv", table.to_csv(index=False))
     atomic_write(out / "evidence_summary.csv", data.summarise(evidence).to_csv())
     observables = pd.concat([r.observables for r in results], ignore_index=True)
     atomic_write(out / "observables.csv", observables.to_csv(index=False))
-    for study in sorted(comparison["study"].unique()):
+    for study in sorted(table["study"].unique()):
         say(f"drawing {study}")
-        rows = comparison[comparison["study"] == study]
+        rows = table[table["study"] == study]
         _save(
             plot_model_vs_data(rows, evidence, f"{study}: model (diamonds) versus data (black)"),
             out / "figures" / f"{study}_model_vs_data.png",
@@ -517,5 +517,5 @@ def reproduce(
         say(f"drawing {r.scenario.name}")
         _save(plot_timecourses(r), out / "figures" / f"{r.scenario.name}_timecourses.png")
     label = f"{params_label}; simulated with the {backend} backend"
-    atomic_write(out / "index.html", _index_html(comparison, results, label))
-    return Report(out, comparison, tuple(results))
+    atomic_write(out / "index.html", _index_html(table, results, label))
+    return Report(out, table, tuple(results))

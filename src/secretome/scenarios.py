@@ -7,7 +7,7 @@ and reports every problem, each naming the file and the field. The format is
 documented in ``docs/scenarios.md``.
 
 A scenario turns into model inputs with :func:`model_inputs`; the simulation
-stage (:mod:`secretome.simulate`) runs a treated arm per dose and a control arm.
+stage (:mod:`secretome.simulation`) runs a treated arm per dose and a control arm.
 """
 
 from __future__ import annotations

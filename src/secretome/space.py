@@ -8,7 +8,7 @@ point into the parameter values one scenario needs (only the rows of its cell
 line and MSC source apply).
 
 :func:`evaluate` maps an N×D array of points to an N×K array of observable values
-for one scenario, through the same :func:`secretome.simulate.simulate` path as
+for one scenario, through the same :func:`secretome.simulation.simulate` path as
 everything else; SALib and the optimiser both call it.
 """
 
@@ -23,7 +23,7 @@ import pandas as pd
 from secretome import model
 from secretome.errors import SecretomeError
 from secretome.scenarios import Scenario
-from secretome.simulate import SimulationFailed, observables_index, simulate
+from secretome.simulation import SimulationFailed, observables_index, simulate
 
 
 @dataclass(frozen=True)

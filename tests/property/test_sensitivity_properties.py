@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from secretome import sensitivity as sa
+from secretome import gsa as sa
 
 
 @st.composite

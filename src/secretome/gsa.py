@@ -49,7 +49,7 @@ from secretome import model
 from secretome.errors import SecretomeError
 from secretome.parallel import run_tasks
 from secretome.scenarios import Scenario, load_scenario
-from secretome.simulate import RATIO_ASSAYS, split_key
+from secretome.simulation import RATIO_ASSAYS, split_key
 from secretome.space import ParameterSpace, evaluate, output_index, parameter_space
 
 METHODS = ("sobol", "morris")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from secretome.scenarios import Scenario
-from secretome.simulate import SimulationResult
+from secretome.simulation import SimulationResult
 
 QUANT_TOLERANCE = 0.25
 DIRECTION_BAND = 1.10
