@@ -149,11 +149,11 @@ def tolerance_study(scenario, sets) -> list[dict]:
     """Time per set and largest relative change of any observable value when
     libRoadRunner's tolerances are loosened (restored afterwards); the shipped ones
     first."""
-    import threading
+    from secretome.libroadrunner import runner_for
+    from secretome.model import load_model
+    from secretome.simulation import SimulationFailed, simulate
 
-    from secretome.simulation import SimulationFailed, _runner_for, simulate
-
-    _, rr = _runner_for(os.getpid(), threading.get_ident(), None)
+    rr = runner_for(load_model())
     integrator = rr.getIntegrator()
     shipped = (
         integrator.getValue("relative_tolerance"),

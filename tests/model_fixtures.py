@@ -7,14 +7,14 @@ from collections.abc import Mapping
 import numpy as np
 import roadrunner
 
-from secretome import model
+from secretome import libroadrunner, model
 
 SPEC = model.load_model()
 
 
 def runner() -> roadrunner.RoadRunner:
     """A fresh runner that also records every symbol the tests read."""
-    return model.new_runner(SPEC)
+    return libroadrunner.new_runner(SPEC)
 
 
 def run(
@@ -28,7 +28,7 @@ def run(
 ) -> dict[str, np.ndarray]:
     """Simulate from t = 0 and return each selected symbol's time course."""
     values = model.parameter_values(SPEC, cell_line, msc_source, overrides)
-    model.apply_parameters(rr, values)
+    libroadrunner.apply_parameters(rr, values)
     selections = ["time", *SPEC.species, *(o.variable for o in SPEC.observables), *extra]
     rr.timeCourseSelections = selections
     result = rr.simulate(0.0, end, points)

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from model_fixtures import SPEC, at, fold, run, runner
-from secretome import model
+from secretome import libroadrunner, model
 from secretome.errors import SecretomeError, ValidationError
+from secretome.model_markdown import model_markdown
 from secretome.paths import project_root
 
 CONTEXTS = [(c, s) for c in model.CELL_LINES for s in model.MSC_SOURCES]
@@ -118,7 +119,7 @@ def test_sbml_validates_with_zero_errors(tmp_path: Path):
 
 def test_docs_model_md_is_up_to_date():
     shipped = (project_root() / "docs" / "model.md").read_text(encoding="utf-8")
-    assert shipped == model.model_markdown(SPEC), (
+    assert shipped == model_markdown(SPEC), (
         "docs/model.md is stale: run `secretome model --markdown docs/model.md`"
     )
 
@@ -128,7 +129,7 @@ def test_docs_model_md_is_up_to_date():
 
 @pytest.mark.parametrize(("cell_line", "msc_source"), CONTEXTS)
 def test_control_is_a_steady_state_by_construction(rr, cell_line, msc_source):
-    model.apply_parameters(rr, model.parameter_values(SPEC, cell_line, msc_source))
+    libroadrunner.apply_parameters(rr, model.parameter_values(SPEC, cell_line, msc_source))
     assert list(rr.model.getFloatingSpeciesIds()) == list(SPEC.species)
     x0 = np.array(rr.model.getFloatingSpeciesConcentrations())
     rates = np.array(rr.model.getFloatingSpeciesConcentrationRates())
@@ -143,16 +144,16 @@ def test_control_is_a_steady_state_by_construction(rr, cell_line, msc_source):
 
 def test_apply_parameters_reevaluates_initial_state(rr):
     base = model.parameter_values(SPEC, "KG1a_CD34", "rat_bone_marrow")
-    model.apply_parameters(rr, base)
+    libroadrunner.apply_parameters(rr, base)
     assert rr["E"] == pytest.approx(0.0568)
     assert rr["IL2"] == pytest.approx(1.0)
-    model.apply_parameters(rr, {**base, "e0": 0.2, "cm_fraction": 0.5, "R2_tot": 3.0})
+    libroadrunner.apply_parameters(rr, {**base, "e0": 0.2, "cm_fraction": 0.5, "R2_tot": 3.0})
     assert rr["E"] == pytest.approx(0.2)
     assert rr["V"] == pytest.approx(1 - 0.2 - 0.0038)
     cm = base["cm_IL2"]
     assert rr["IL2"] == pytest.approx(1 + 0.5 * cm)
     assert rr["R2"] == pytest.approx(3.0)
-    model.apply_parameters(rr, base)
+    libroadrunner.apply_parameters(rr, base)
     assert rr["E"] == pytest.approx(0.0568)
     assert rr["IL2"] == pytest.approx(1.0)
 

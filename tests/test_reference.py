@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from secretome import model, reference, scenarios
+from secretome import libroadrunner, model, reference, scenarios
 from secretome.errors import SecretomeError
 from secretome.paths import models_dir
 from secretome.simulation import BACKENDS, simulate
@@ -34,7 +34,7 @@ def test_reference_agrees_with_simulate(scenario, which, backend):
 
 
 def test_same_tolerances_as_the_runner():
-    rr = model.new_runner(model.load_model())  # keep it: the integrator belongs to it
+    rr = libroadrunner.new_runner(model.load_model())  # keep it: the integrator belongs to it
     integrator = rr.getIntegrator()
     assert integrator.getValue("relative_tolerance") == reference.RTOL == model.RTOL
     assert integrator.getValue("absolute_tolerance") == reference.ATOL == model.ATOL

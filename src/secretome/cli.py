@@ -296,6 +296,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 def _cmd_model(args: argparse.Namespace) -> int:
     from secretome import model
+    from secretome.model_markdown import write_markdown
 
     spec = model.load_model()
     did = False
@@ -304,7 +305,7 @@ def _cmd_model(args: argparse.Namespace) -> int:
         print(f"wrote SBML to {args.sbml}", file=sys.stderr)
         did = True
     if args.markdown is not None:
-        model.write_markdown(spec, args.markdown)
+        write_markdown(spec, args.markdown)
         print(f"wrote {args.markdown}", file=sys.stderr)
         did = True
     if args.json or not did:

@@ -21,7 +21,7 @@ import importlib.util
 import os
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,10 +30,11 @@ from types import ModuleType
 import numba
 import numpy as np
 
-from secretome import bdf
+from secretome import bdf, model
 from secretome.codegen import generate
-from secretome.errors import SecretomeError
+from secretome.errors import SecretomeError, SimulationFailed
 from secretome.io import atomic_write
+from secretome.scenarios import Scenario, segments
 
 #: Most integrator steps per segment (libRoadRunner's CVODE default).
 MAX_STEPS = 20000
@@ -201,6 +202,82 @@ def compile_model(sbml: str) -> CompiledModel:
     )
 
 
+@cache
+def _context_vector(
+    cm: CompiledModel, spec: model.ModelSpec, cell_line: str, msc_source: str
+) -> np.ndarray:
+    """The parameter vector with one context's table values (cached, read-only)."""
+    vector = cm.parameter_vector(model.context_values(spec, cell_line, msc_source))
+    vector.flags.writeable = False  # shared: parameter_vector copies it
+    return vector
+
+
+@cache
+def _columns(cm: CompiledModel, variables: tuple[str, ...]):
+    """Where each variable comes from: (columns, indices) of species, rules, parameters."""
+    where = {"s": ([], []), "r": ([], []), "p": ([], [])}
+    lookup = {
+        **{n: ("p", i) for i, n in enumerate(cm.parameters)},
+        **{n: ("r", i) for i, n in enumerate(cm.rules)},
+        **{n: ("s", i) for i, n in enumerate(cm.species)},
+    }
+    for col, name in enumerate(variables):
+        kind, i = lookup[name]
+        where[kind][0].append(col)
+        where[kind][1].append(i)
+    return tuple((np.array(c, dtype=int), np.array(i, dtype=int)) for c, i in where.values())
+
+
+def run_arm(
+    spec: model.ModelSpec,
+    scenario: Scenario,
+    params: Mapping[str, float],
+    inputs: Mapping[str, float],
+    variables: Sequence[str],
+    times: np.ndarray,
+) -> np.ndarray:
+    """Simulate one arm of ``scenario``: a (times × variables) array.
+
+    The backend interface, the same as :func:`secretome.libroadrunner.run_arm`
+    (see there for the parameters): the context's table values, then ``params``,
+    then the arm's ``inputs``, integrated between medium changes.
+
+    Raises
+    ------
+    SimulationFailed
+        If the integrator fails, stalls or blows up, or a value is not finite.
+    """
+    cm = compile_model(spec.sbml)
+    context = _context_vector(cm, spec, scenario.cell_line, scenario.msc_source)
+    p = cm.parameter_vector({**params, **inputs}, context)
+    y = cm.initial(p)
+    reset = model.medium_reset_values(spec)
+    medium = [cm.species.index(name) for name in reset]
+    pieces = []
+    for k, seg, keep in segments(scenario, times):
+        if k > 0:  # fresh medium: cytokines back to control
+            y = y.copy()
+            y[medium] = list(reset.values())
+        try:
+            out = cm.integrate(p, seg[0], y, seg, model.RTOL, model.ATOL)
+        except IntegrationError as exc:
+            raise SimulationFailed(f"integration failed in {scenario.name}: {exc}") from None
+        pieces.append(out[keep])
+        y = out[-1]
+    states = np.vstack(pieces)  # one row per output time
+    species, rules, parameters = _columns(cm, tuple(variables))
+    block = np.empty((times.size, len(variables)))
+    if species[0].size:
+        block[:, species[0]] = states[:, species[1]]
+    if rules[0].size:
+        block[:, rules[0]] = cm.observe(times, states, p)[:, rules[1]]
+    if parameters[0].size:
+        block[:, parameters[0]] = p[parameters[1]]
+    if not np.isfinite(block).all():
+        raise SimulationFailed(f"non-finite values in {scenario.name}")
+    return block
+
+
 __all__ = [
     "MAX_STEPS",
     "CompiledModel",
@@ -208,4 +285,5 @@ __all__ = [
     "build_module",
     "cache_dir",
     "compile_model",
+    "run_arm",
 ]

@@ -44,3 +44,11 @@ class ValidationError(SecretomeError):
         n = len(self.problems)
         header = f"{what}: {n} problem{'s' if n != 1 else ''} found"
         super().__init__("\n".join([header, *(f"  - {p}" for p in self.problems)]))
+
+
+class SimulationFailed(SecretomeError):
+    """The integrator failed, stalled, blew up or produced non-finite values.
+
+    Raised by every simulation backend for one parameter set; fits and
+    sensitivity analyses count such sets as failures instead of stopping.
+    """

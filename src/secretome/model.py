@@ -13,8 +13,10 @@ The model lives as data under ``models/`` (see ``docs/model.md``):
 The Antimony files never hold numbers for table parameters: :func:`load_model`
 appends the nominal values (for the first cell line and MSC source of
 :data:`CELL_LINES` / :data:`MSC_SOURCES`) so the SBML is self-contained, and
-:func:`parameter_values` / :func:`apply_parameters` set the values of any other
-context on a RoadRunner instance. Time is in hours.
+:func:`parameter_values` gives the values of any other context, which each
+simulation backend (:mod:`secretome.compiled`, :mod:`secretome.libroadrunner`) sets
+before it integrates. Time is in hours. This module composes and describes the
+model; it never simulates it.
 """
 
 from __future__ import annotations
@@ -25,16 +27,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import antimony
 import libsbml
-import numpy as np
 import pandas as pd
-import roadrunner
 
 from secretome.errors import Problem, SecretomeError, ValidationError
 from secretome.io import atomic_write
-from secretome.model_markdown import model_markdown
 from secretome.paths import models_dir as _default_models_dir
 
 MODULES: tuple[str, ...] = (
@@ -608,52 +608,42 @@ RTOL = 1e-8
 ATOL = 1e-12
 
 
-def new_runner(spec: ModelSpec) -> roadrunner.RoadRunner:
-    """A fresh RoadRunner for the model, selections = time, species, observables.
-
-    RoadRunner objects hold state: create one per worker and never share it.
-    Integrator failures are raised, counted and reported by the callers
-    (:class:`secretome.simulation.SimulationFailed`), so libRoadRunner's own log is
-    limited to critical messages instead of printing CVODE errors to stderr.
-    """
-    roadrunner.Logger.setLevel(roadrunner.Logger.LOG_CRITICAL)
-    rr = roadrunner.RoadRunner(spec.sbml)
-    rr.timeCourseSelections = ["time", *spec.species, *(o.variable for o in spec.observables)]
-    integrator = rr.getIntegrator()
-    integrator.setValue("relative_tolerance", RTOL)
-    integrator.setValue("absolute_tolerance", ATOL)
-    return rr
+#: The compartment of the culture medium: a medium change replaces its species.
+MEDIUM_COMPARTMENT = "medium"
+#: A cytokine's level in fresh medium: its control level, 1 by the unit convention
+#: of ``models/secretome.ant``.
+MEDIUM_CONTROL_LEVEL = 1.0
 
 
-def apply_parameters(rr: roadrunner.RoadRunner, values: Mapping[str, float]) -> None:
-    """Reset ``rr`` to t = 0 with the given parameter values.
-
-    Values are set as the parameters' current values in one vectorised call, then
-    the model is reset: ``reset()`` re-evaluates every species' initial assignment
-    (control levels, initial cell fractions, the conditioned-medium bolus) from
-    the current values, and every derived rate constant is an assignment rule
-    (``:=`` in the Antimony files), so nothing is left from an earlier call.
-    Setting ``init(name)`` instead makes libRoadRunner regenerate the model, about
-    0.4 s per parameter; this path takes well under a millisecond. Pass a complete
-    set (from :func:`parameter_values`): values persist on ``rr``.
-    """
-    index = _parameter_index(rr)
-    try:
-        idx = np.fromiter((index[name] for name in values), dtype=np.int32, count=len(values))
-    except KeyError as exc:
-        raise SecretomeError(f"unknown parameter {exc.args[0]!r}") from None
-    vals = np.fromiter((float(v) for v in values.values()), dtype=float, count=len(values))
-    rr.model.setGlobalParameterValues(idx, vals)
-    rr.reset()
+@functools.cache
+def medium_species(sbml: str) -> tuple[str, ...]:
+    """Species in the ``medium`` compartment (the cytokines a medium change removes)."""
+    _, m = _sbml_model(sbml)
+    return tuple(
+        s.getId() for s in m.getListOfSpecies() if s.getCompartment() == MEDIUM_COMPARTMENT
+    )
 
 
-def _parameter_index(rr: roadrunner.RoadRunner) -> dict[str, int]:
-    """Global parameter id -> index in ``rr.model`` (cached on the runner)."""
-    cached = getattr(rr, "_secretome_index", None)
-    if cached is None:
-        cached = {name: i for i, name in enumerate(rr.model.getGlobalParameterIds())}
-        rr._secretome_index = cached
-    return cached
+def medium_reset_values(spec: ModelSpec) -> dict[str, float]:
+    """Levels that a medium change restores: fresh medium holds each cytokine at
+    its control level (:data:`MEDIUM_CONTROL_LEVEL`)."""
+    return dict.fromkeys(medium_species(spec.sbml), MEDIUM_CONTROL_LEVEL)
+
+
+@functools.cache
+def context_values(spec: ModelSpec, cell_line: str, msc_source: str) -> Mapping[str, float]:
+    """:func:`parameter_values` of one context without overrides, read-only and cached
+    (selecting them from the table costs about a millisecond; every arm needs them)."""
+    return MappingProxyType(parameter_values(spec, cell_line, msc_source))
+
+
+@functools.cache
+def variable_names(spec: ModelSpec) -> frozenset[str]:
+    """Every model symbol a simulation can record: species, rule variables, parameters."""
+    _, m = _sbml_model(spec.sbml)
+    return frozenset(
+        [s.getId() for s in m.getListOfSpecies()] + [p.getId() for p in m.getListOfParameters()]
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -706,11 +696,6 @@ def write_sbml(spec: ModelSpec, path: str | Path) -> Path:
     return atomic_write(path, spec.sbml)
 
 
-def write_markdown(spec: ModelSpec, path: str | Path) -> Path:
-    """Write :func:`model_markdown` to ``path`` (``docs/model.md``)."""
-    return atomic_write(path, model_markdown(spec))
-
-
 __all__ = [
     "CELL_LINES",
     "MODULES",
@@ -718,15 +703,15 @@ __all__ = [
     "ConservedTotal",
     "ModelSpec",
     "Observable",
-    "apply_parameters",
     "catalogue",
+    "context_values",
     "get_observable",
     "load_antimony",
     "load_model",
     "load_parameter_table",
-    "model_markdown",
-    "new_runner",
+    "medium_reset_values",
+    "medium_species",
     "parameter_values",
-    "write_markdown",
+    "variable_names",
     "write_sbml",
 ]

@@ -8,13 +8,13 @@ Antimony generates and from the module files, never typed by hand.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import libsbml
-import roadrunner
 
-if TYPE_CHECKING:
-    from secretome.model import ModelSpec
+from secretome.io import atomic_write
+from secretome.libroadrunner import initial_values
+from secretome.model import ModelSpec
 
 
 def _ids(text: str) -> dict[str, list[str]]:
@@ -72,7 +72,10 @@ def model_markdown(spec: ModelSpec) -> str:
         model.getRule(i).getVariable(): f(model.getRule(i).getMath())
         for i in range(model.getNumRules())
     }
-    rr = roadrunner.RoadRunner(spec.sbml)
+    nominal = initial_values(
+        spec,
+        [n for _, text in spec.modules for k in ("species", "derived") for n in _ids(text)[k]],
+    )
     default_cl, default_src = spec.cell_lines[0], spec.msc_sources[0]
 
     n_params = spec.parameters["name"].nunique()
@@ -107,7 +110,7 @@ def model_markdown(spec: ModelSpec) -> str:
         if ids["species"]:
             out += ["### Species", "", "| species | control level | nominal |", "|---|---|---|"]
             for s in ids["species"]:
-                out.append(f"| `{s}` | `{_cell(ia.get(s, ''))}` | {_fmt(rr[s])} |")
+                out.append(f"| `{s}` | `{_cell(ia.get(s, ''))}` | {_fmt(nominal[s])} |")
             out.append("")
         if ids["reactions"]:
             out += ["### Reactions", "", "| id | reaction | rate law (per h) |", "|---|---|---|"]
@@ -131,7 +134,7 @@ def model_markdown(spec: ModelSpec) -> str:
                 "|---|---|---|",
             ]
             for v in ids["derived"]:
-                out.append(f"| `{v}` | `{_cell(ia.get(v, ''))}` | {_fmt(rr[v])} |")
+                out.append(f"| `{v}` | `{_cell(ia.get(v, ''))}` | {_fmt(nominal[v])} |")
             out.append("")
     out += [
         "## Observables (`models/observables.csv`)",
@@ -167,3 +170,11 @@ def model_markdown(spec: ModelSpec) -> str:
             f"{'yes' if row.estimate else 'no'} | {_cell(row.source)} |"
         )
     return "\n".join(out) + "\n"
+
+
+def write_markdown(spec: ModelSpec, path: str | Path) -> Path:
+    """Write :func:`model_markdown` to ``path`` (``docs/model.md``), atomically."""
+    return atomic_write(path, model_markdown(spec))
+
+
+__all__ = ["model_markdown", "write_markdown"]

@@ -9,7 +9,7 @@ Python source for ``rhs``, ``initial`` and ``observe`` (the observables'
 assignment rules), compiled once per SBML text.
 
 :func:`reference_simulate` integrates each arm with ``scipy.integrate.solve_ivp``
-(LSODA) at the tolerances of :func:`secretome.model.new_runner` and returns the
+(LSODA) at the tolerances of :func:`secretome.libroadrunner.new_runner` and returns the
 observables table of :func:`~secretome.simulation.simulate`. Scenarios with medium
 changes are refused (no paper scenario has one).
 """

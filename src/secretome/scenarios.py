@@ -12,13 +12,17 @@ stage (:mod:`secretome.simulation`) runs a treated arm per dose and a control ar
 
 from __future__ import annotations
 
+import itertools
 import math
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from secretome import model
 from secretome.errors import Problem, SecretomeError, ValidationError
 from secretome.paths import experiments_dir
 
@@ -344,8 +348,6 @@ def _parse_perturbation(problems: list[Problem], where: str, i: int, p: Any) -> 
 
 def _validated(s: Scenario, where: str) -> Scenario:
     """Cross-field checks, and names checked against the model's parameter table."""
-    from secretome import model
-
     problems: list[Problem] = []
     spec = model.load_model()
     if s.cell_line not in spec.cell_lines:
@@ -397,6 +399,26 @@ def load_scenario(path: str | Path) -> Scenario:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SecretomeError(f"{p}: not valid TOML ({exc})") from None
     return parse_scenario(doc, str(p))
+
+
+def segments(
+    scenario: Scenario, times: np.ndarray
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """The stretches between medium changes, for every simulation backend.
+
+    Yields, for each stretch, its index ``k``, the times to integrate to (its ends
+    included) and a boolean mask of which of them are output ``times``. A medium
+    change at a stretch's start is applied after sampling that time, so the next
+    stretch does not report it again.
+    """
+    bounds = [0.0, *scenario.medium_changes_h, scenario.duration_h]
+    for k, (t0, t1) in enumerate(itertools.pairwise(bounds)):
+        seg = times[(times >= t0) & (times <= t1)]
+        seg = np.unique(np.concatenate([[t0], seg, [t1]]))
+        keep = np.isin(seg, times)
+        if k > 0:
+            keep[0] = False
+        yield k, seg, keep
 
 
 def scenarios_dir() -> Path:

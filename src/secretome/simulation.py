@@ -32,19 +32,16 @@ Two backends integrate the same SBML at the same tolerances (rtol 1e-8, atol
 
 from __future__ import annotations
 
-import itertools
-import os
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from types import MappingProxyType
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
 
-from secretome import compiled, model
-from secretome.errors import SecretomeError
+from secretome import compiled, libroadrunner, model
+from secretome.errors import SecretomeError, SimulationFailed
 from secretome.scenarios import Scenario, model_inputs
 
 #: Columns of :attr:`SimulationResult.observables`.
@@ -61,87 +58,38 @@ OBSERVABLE_COLUMNS = (
 )
 #: Columns of :attr:`SimulationResult.timecourses`.
 TIMECOURSE_COLUMNS = ("scenario", "arm", "dose", "time_h", "variable", "level")
-MEDIUM_COMPARTMENT = "medium"
-MEDIUM_CONTROL_LEVEL = 1.0
 #: Assays reported as treated / control.
 RATIO_ASSAYS = ("qpcr", "western", "elisa", "wound")
 #: Simulation backends (see the module docstring); the first is the default.
 BACKENDS = ("compiled", "roadrunner")
 DEFAULT_BACKEND = BACKENDS[0]
+#: The module implementing each backend's ``run_arm`` (one interface, see
+#: :func:`secretome.compiled.run_arm`).
+_BACKEND_MODULES: dict[str, ModuleType] = {"compiled": compiled, "roadrunner": libroadrunner}
 
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """What :func:`simulate` returns: the scenario, its observables and time courses."""
+    """What :func:`simulate` returns: the scenario, its observables and time courses.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The scenario simulated (with any changes the caller made).
+    observables : pandas.DataFrame
+        One row per (observable, sampling time, dose); columns
+        :data:`OBSERVABLE_COLUMNS`.
+    timecourses : pandas.DataFrame or None
+        Long table (:data:`TIMECOURSE_COLUMNS`) of every recorded variable over time,
+        per arm and dose; ``None`` when ``simulate(..., timecourses=False)``.
+    parameters : mapping
+        Every parameter value used (the context's table values and the overrides).
+    """
 
     scenario: Scenario
     observables: pd.DataFrame
     timecourses: pd.DataFrame | None
     parameters: Mapping[str, float]
-
-
-class SimulationFailed(SecretomeError):
-    """The integrator failed or produced non-finite values for a parameter set."""
-
-
-@cache
-def _runner_for(pid: int, thread: int, models_dir: str | None):
-    """One RoadRunner per process, thread and model directory.
-
-    RoadRunner objects hold state, so two threads (a threaded Dask worker) must
-    never share one; ``pid`` keeps forked workers apart.
-    """
-    spec = model.load_model(models_dir)
-    return spec, model.new_runner(spec)
-
-
-@cache
-def _context_defaults(
-    models_dir: str | None, cell_line: str, msc_source: str
-) -> Mapping[str, float]:
-    """Table values of one context (cached: selecting them from the table costs ~1 ms)."""
-    spec = model.load_model(models_dir)
-    return MappingProxyType(model.parameter_values(spec, cell_line, msc_source))
-
-
-@cache
-def _context_vector(
-    cm: compiled.CompiledModel, models_dir: str | None, cell_line: str, msc_source: str
-) -> np.ndarray:
-    """The compiled model's parameter vector with one context's table values."""
-    vector = cm.parameter_vector(_context_defaults(models_dir, cell_line, msc_source))
-    vector.flags.writeable = False  # cached and shared: parameter_vector copies it
-    return vector
-
-
-def _parameter_values(
-    spec: model.ModelSpec, models_dir: str | None, scenario: Scenario, params: dict[str, float]
-) -> dict[str, float]:
-    """:func:`secretome.model.parameter_values` for a scenario, from the cached defaults."""
-    defaults = _context_defaults(models_dir, scenario.cell_line, scenario.msc_source)
-    if any(k not in defaults for k in params):  # let the model stage word the error
-        return model.parameter_values(spec, scenario.cell_line, scenario.msc_source, params)
-    return {**defaults, **params}
-
-
-@cache
-def medium_species(sbml: str) -> tuple[str, ...]:
-    """Species in the ``medium`` compartment (the cytokines a medium change removes)."""
-    import libsbml
-
-    doc = libsbml.readSBMLFromString(sbml)
-    m = doc.getModel()
-    return tuple(
-        m.getSpecies(i).getId()
-        for i in range(m.getNumSpecies())
-        if m.getSpecies(i).getCompartment() == MEDIUM_COMPARTMENT
-    )
-
-
-def _medium_reset_values(spec: model.ModelSpec) -> dict[str, float]:
-    """Levels that a medium change restores: fresh medium holds each cytokine at its
-    control level, which is 1 by the unit convention of ``models/secretome.ant``."""
-    return dict.fromkeys(medium_species(spec.sbml), MEDIUM_CONTROL_LEVEL)
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -197,103 +145,6 @@ def observation_value(assay: str, treated: np.ndarray, control: np.ndarray) -> n
         return factor * treated / np.asarray(control, dtype=float)
 
 
-def _segments(scenario: Scenario, times: np.ndarray):
-    """The stretches between medium changes: for each, its index, the times to
-    integrate to (its ends included) and which of them are output ``times``.
-
-    A medium change at a segment's start is applied after sampling that time, so
-    the next segment does not report it again.
-    """
-    bounds = [0.0, *scenario.medium_changes_h, scenario.duration_h]
-    for k, (t0, t1) in enumerate(itertools.pairwise(bounds)):
-        seg = times[(times >= t0) & (times <= t1)]
-        seg = np.unique(np.concatenate([[t0], seg, [t1]]))
-        keep = np.isin(seg, times)
-        if k > 0:
-            keep[0] = False
-        yield k, seg, keep
-
-
-def _run_arm(
-    rr,
-    spec: model.ModelSpec,
-    values: Mapping[str, float],
-    scenario: Scenario,
-    variables: list[str],
-    times: np.ndarray,
-) -> np.ndarray:
-    """Simulate one arm at ``times``; returns a (times × variables) array."""
-    model.apply_parameters(rr, values)
-    reset = _medium_reset_values(spec)
-    pieces = []
-    for k, seg, keep in _segments(scenario, times):
-        if k > 0:
-            for name, level in reset.items():  # fresh medium: cytokines back to control
-                rr[f"[{name}]"] = level
-        try:
-            out = np.asarray(rr.simulate(times=list(seg), selections=variables))
-        except RuntimeError as exc:
-            raise SimulationFailed(f"integration failed in {scenario.name}: {exc}") from None
-        pieces.append(out[keep])
-    block = np.vstack(pieces)
-    if not np.isfinite(block).all():
-        raise SimulationFailed(f"non-finite values in {scenario.name}")
-    return block
-
-
-def _run_arm_compiled(
-    cm: compiled.CompiledModel,
-    spec: model.ModelSpec,
-    p: np.ndarray,
-    scenario: Scenario,
-    variables: list[str],
-    times: np.ndarray,
-) -> np.ndarray:
-    """:func:`_run_arm` on the compiled backend, for the parameter vector ``p``."""
-    y = cm.initial(p)
-    reset = _medium_reset_values(spec)
-    medium = [cm.species.index(name) for name in reset]
-    pieces = []
-    for k, seg, keep in _segments(scenario, times):
-        if k > 0:  # fresh medium: cytokines back to control
-            y = y.copy()
-            y[medium] = list(reset.values())
-        try:
-            out = cm.integrate(p, seg[0], y, seg, model.RTOL, model.ATOL)
-        except compiled.IntegrationError as exc:
-            raise SimulationFailed(f"integration failed in {scenario.name}: {exc}") from None
-        pieces.append(out[keep])
-        y = out[-1]
-    states = np.vstack(pieces)  # one row per output time
-    species, rules, params = _columns(cm, tuple(variables))
-    block = np.empty((times.size, len(variables)))
-    if species[0].size:
-        block[:, species[0]] = states[:, species[1]]
-    if rules[0].size:
-        block[:, rules[0]] = cm.observe(times, states, p)[:, rules[1]]
-    if params[0].size:
-        block[:, params[0]] = p[params[1]]
-    if not np.isfinite(block).all():
-        raise SimulationFailed(f"non-finite values in {scenario.name}")
-    return block
-
-
-@cache
-def _columns(cm: compiled.CompiledModel, variables: tuple[str, ...]):
-    """Where each variable comes from: (columns, indices) of species, rules, parameters."""
-    where = {"s": ([], []), "r": ([], []), "p": ([], [])}
-    lookup = {
-        **{n: ("p", i) for i, n in enumerate(cm.parameters)},
-        **{n: ("r", i) for i, n in enumerate(cm.rules)},
-        **{n: ("s", i) for i, n in enumerate(cm.species)},
-    }
-    for col, name in enumerate(variables):
-        kind, i = lookup[name]
-        where[kind][0].append(col)
-        where[kind][1].append(i)
-    return tuple((np.array(c, dtype=int), np.array(i, dtype=int)) for c, i in where.values())
-
-
 def simulate(
     scenario: Scenario,
     params: Mapping[str, float] | None = None,
@@ -340,28 +191,14 @@ def simulate(
     """
     if backend not in BACKENDS:
         raise SecretomeError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    run_arm = _BACKEND_MODULES[backend].run_arm
     spec = _spec_for(models_dir)
     params = resolve_context(spec, params or {}, scenario.cell_line, scenario.msc_source)
-    base = _parameter_values(spec, models_dir, scenario, params)
-    if backend == "compiled":
-        cm = compiled.compile_model(spec.sbml)
-        known = {*cm.species, *cm.rules, *cm.parameters}
-        # the context's table values, then params, as one vector; inputs per arm
-        context = _context_vector(cm, models_dir, scenario.cell_line, scenario.msc_source)
-        p_base = cm.parameter_vector(params, context)
-
-        def run_arm(inputs, variables, times):
-            p = cm.parameter_vector(inputs, p_base)
-            return _run_arm_compiled(cm, spec, p, scenario, variables, times)
-    else:
-        spec, rr = _runner_for(os.getpid(), threading.get_ident(), models_dir)
-        known = {*rr.model.getFloatingSpeciesIds(), *rr.model.getGlobalParameterIds()}
-
-        def run_arm(inputs, variables, times):
-            return _run_arm(rr, spec, {**base, **inputs}, scenario, variables, times)
+    base = _parameter_values(spec, scenario, params)
+    known = model.variable_names(spec)
 
     variables = [o.variable for o in spec.observables]
-    variables += [v for v in medium_species(spec.sbml) if v not in variables]
+    variables += [v for v in model.medium_species(spec.sbml) if v not in variables]
     observable_names = {o.name for o in spec.observables}  # recorded anyway
     record = [v for v in record if v not in observable_names]
     unknown = [v for v in record if v not in known]
@@ -380,7 +217,9 @@ def simulate(
     at = np.searchsorted(times, scenario.sampling_h)
     arms = [("control", None)] + [("treated", d) for d in scenario.doses]
     runs = {
-        (arm, dose): run_arm(model_inputs(scenario, dose, arm=arm), variables, times)
+        (arm, dose): run_arm(
+            spec, scenario, params, model_inputs(scenario, dose, arm=arm), variables, times
+        )
         for arm, dose in arms
     }
 
@@ -407,6 +246,16 @@ def simulate(
         _timecourse_table(spec, scenario, variables, times, runs) if timecourses else None
     )
     return SimulationResult(scenario, observables, timecourses, dict(base))
+
+
+def _parameter_values(
+    spec: model.ModelSpec, scenario: Scenario, params: dict[str, float]
+) -> dict[str, float]:
+    """:func:`secretome.model.parameter_values` for a scenario, from the cached defaults."""
+    defaults = model.context_values(spec, scenario.cell_line, scenario.msc_source)
+    if any(k not in defaults for k in params):  # let the model stage word the error
+        return model.parameter_values(spec, scenario.cell_line, scenario.msc_source, params)
+    return {**defaults, **params}
 
 
 def observables_index(scenario: Scenario, models_dir: str | None = None) -> pd.MultiIndex:
@@ -480,3 +329,18 @@ def _timecourse_table(
             )
         )
     return pd.concat(frames, ignore_index=True)[list(TIMECOURSE_COLUMNS)]
+
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "OBSERVABLE_COLUMNS",
+    "TIMECOURSE_COLUMNS",
+    "SimulationFailed",
+    "SimulationResult",
+    "observables_index",
+    "observation_value",
+    "resolve_context",
+    "simulate",
+    "split_key",
+]

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model_fixtures import SPEC, runner
-from secretome import model
+from secretome import libroadrunner, model
 
 RR = runner()
 TABLE = SPEC.parameters
@@ -39,7 +39,7 @@ def _draw(seed: int, mode: str) -> dict[str, float]:
 @given(seed=st.integers(0, 2**32 - 1), mode=st.sampled_from(["transwell", "cm"]))
 def test_random_parameters_keep_species_nonnegative_and_totals_conserved(seed, mode):
     values = _draw(seed, mode)
-    model.apply_parameters(RR, values)
+    libroadrunner.apply_parameters(RR, values)
     RR.timeCourseSelections = ["time", *SPEC.species]
     result = np.asarray(RR.simulate(0.0, 168.0, 85))[:, 1:]
     assert np.all(np.isfinite(result))
