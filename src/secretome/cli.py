@@ -77,40 +77,16 @@ def _scenario_from_args(args: argparse.Namespace):
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from secretome import report
-    from secretome.io import atomic_write
-    from secretome.simulation import simulate
 
     scenario = _scenario_from_args(args)
     params = read_parameter_file(args.params) if args.params else None
-    result = simulate(scenario, params, record=report.record_variables(), backend=args.backend)
-    out = Path(args.out)
-    atomic_write(out / "observables.csv", result.observables.to_csv(index=False))
-    atomic_write(out / "timecourses.csv", result.timecourses.to_csv(index=False))
-    report.save_figure(report.plot_timecourses(result), out / "timecourses.png")
-    names = args.observables or report.default_outputs(scenario)
-    obs = result.observables
-    written = ["observables.csv", "timecourses.csv", "timecourses.png"]
-    evidence = report.evidence_for(result)
-    if not evidence.empty:
-        from secretome import comparison
-
-        rows = comparison.compare(evidence, [result])
-        atomic_write(out / "comparison.csv", rows.to_csv(index=False))
-        title = f"{scenario.name}: model (diamonds) versus {scenario.study} (black)"
-        fig = report.plot_model_vs_data(rows, evidence, title)
-        report.save_figure(fig, out / "model_vs_data.png")
-        written += ["comparison.csv", "model_vs_data.png"]
-    if len(scenario.doses) > 1:
-        report.save_figure(report.plot_response(obs, names, "dose"), out / "dose_response.png")
-        written.append("dose_response.png")
-    if len(scenario.sampling_h) > 1:
-        report.save_figure(report.plot_response(obs, names, "time_h"), out / "time_response.png")
-        written.append("time_response.png")
-    shown = obs[obs["observable"].isin(names)]
-    print(
-        shown.drop(columns=["scenario"]).to_string(index=False, float_format=lambda x: f"{x:.4g}")
+    done = report.simulation_report(
+        scenario, args.out, params, observables=args.observables, backend=args.backend
     )
-    print(f"\nwrote {', '.join(written)} to {out}", file=sys.stderr)
+    table = done.shown.drop(columns=["scenario"])
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    names = ", ".join(p.name for p in done.written)
+    print(f"\nwrote {names} to {done.out_dir}", file=sys.stderr)
     return 0
 
 

@@ -17,6 +17,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from secretome import gsa as sa
+    from secretome.gsa_report import write_results
     from secretome.io import read_parameter_file
 
     params = None
@@ -55,7 +56,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     result = results[-1]
     table = sa.convergence(results[0], results[1]) if args.check_convergence else None
     out = Path(args.out)
-    sa.write_results(result, out, convergence_table=table, figures=not args.no_figures)
+    write_results(result, out, convergence_table=table, figures=not args.no_figures)
 
     s = result.summary()
     print(

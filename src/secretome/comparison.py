@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from secretome import data
 from secretome.scenarios import Scenario
 from secretome.simulation import SimulationResult
 
@@ -49,6 +50,41 @@ COMPARISON_COLUMNS = (
     "agreement",
     "detail",
 )
+
+
+#: Observables every study's default output list starts with.
+CELL_FATE_OUTPUTS = ("viable_cells", "early_apoptotic", "late_apoptotic")
+
+
+def measured_observables(scenario: Scenario, evidence: pd.DataFrame | None = None) -> list[str]:
+    """Viability, early and late apoptosis, then every observable the scenario's study
+    measured (in the evidence base's row order): what a user looks at first.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    evidence : pandas.DataFrame, optional
+        The evidence table; default :func:`secretome.data.load_evidence`.
+    """
+    evidence = data.load_evidence() if evidence is None else evidence
+    names = list(CELL_FATE_OUTPUTS)
+    for _, row in evidence[evidence["study"] == scenario.study].iterrows():
+        name = observable_for(row)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def evidence_for(result: SimulationResult, evidence: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The evidence rows that this simulated scenario samples (empty if none).
+
+    A scenario changed by the user (other doses or times) keeps the rows it still
+    samples; a new experiment has none.
+    """
+    evidence = data.load_evidence() if evidence is None else evidence
+    rows = evidence[evidence["study"] == result.scenario.study]
+    keep = [scenario_for(r, [result.scenario]) is not None for _, r in rows.iterrows()]
+    return rows[keep]
 
 
 def observable_for(row: pd.Series) -> str:

@@ -12,7 +12,8 @@ The stage follows SALib's contract in three small steps that can be used alone:
 
 :func:`sensitivity` chains them for one scenario and returns a frozen
 :class:`SensitivityResult` whose ``indices`` table is tidy (:data:`INDEX_COLUMNS`).
-:func:`write_results` writes it as ``indices.csv``, ``summary.json`` and figures.
+:func:`secretome.gsa_report.write_results` writes it as ``indices.csv``,
+``summary.json`` and figures.
 
 What is analysed (``docs/sensitivity.md``): the natural log of fold-change outputs
 (qPCR, western, ELISA, wound) and of viability (MTT, % of control), and the
@@ -35,17 +36,16 @@ https://doi.org/10.1016/j.envsoft.2006.10.004
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from secretome import model
+from secretome.comparison import measured_observables
 from secretome.errors import SecretomeError
 from secretome.parallel import run_tasks
 from secretome.scenarios import Scenario, load_scenario
@@ -260,15 +260,13 @@ def choose_outputs(scenario: Scenario, outputs: Iterable[str] | None = None) -> 
     """The outputs to analyse: :func:`secretome.space.output_index` plus ``label``, ``assay``.
 
     ``outputs`` holds observable names (every sampling time and dose) or labels like
-    ``viable_cells@96h``. Default: :func:`secretome.report.default_outputs`.
+    ``viable_cells@96h``. Default: :func:`secretome.comparison.measured_observables`.
     """
-    from secretome.report import default_outputs
-
     spec = model.load_model()
     observables = {o.name: o for o in spec.observables}
     several = len(scenario.doses) > 1
     if outputs is None:
-        index = output_index(scenario, default_outputs(scenario))
+        index = output_index(scenario, measured_observables(scenario))
     else:
         wanted = list(dict.fromkeys(outputs))
         if not wanted:
@@ -651,107 +649,3 @@ def convergence(
         f"ci_n{first.n}"
     ].fillna(0)
     return m.sort_values(["output", f"rank_n{second.n}"]).reset_index(drop=True)
-
-
-# --- output: tables and figures (figures only draw) -------------------------------------
-
-
-def plot_ranked(indices: pd.DataFrame, output: str, method: str, top: int = 15):
-    """Ranked horizontal bars with CI error bars for one output (top ``top`` parameters)."""
-    import matplotlib.pyplot as plt
-
-    d = indices[indices["output"] == output]
-    shown = ("S1", "ST") if method == "sobol" else ("mu_star",)
-    main = shown[-1]
-    order = d[d["index"] == main].sort_values("value", ascending=False)["parameter"].head(top)
-    order = list(order)[::-1]
-    fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(order) + 1.4))
-    height = 0.8 / len(shown)
-    colours = {"S1": "#9ecae1", "ST": "#08519c", "mu_star": "#08519c"}
-    for j, idx in enumerate(shown):
-        s = d[d["index"] == idx].set_index("parameter").reindex(order)
-        pos = np.arange(len(order)) + (j - (len(shown) - 1) / 2) * height
-        ax.barh(
-            pos,
-            s["value"],
-            height,
-            xerr=s["ci"].fillna(0),
-            color=colours[idx],
-            label=idx,
-            error_kw={"elinewidth": 0.8, "capsize": 2},
-        )
-    ax.set_yticks(np.arange(len(order)), order, fontsize=8)
-    ax.set_xlabel("Sobol' index" if method == "sobol" else "Morris μ* (analysed units)")
-    ax.set_title(output, fontsize=10)
-    ax.axvline(0, color="0.3", lw=0.6)
-    if len(shown) > 1:
-        ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_heatmap(indices: pd.DataFrame, method: str, top: int = 30):
-    """Heat map of ST (Sobol) or μ* scaled per output (Morris): parameters × outputs.
-
-    Rows: the ``top`` parameters with the largest index over any output.
-    """
-    import matplotlib.pyplot as plt
-
-    idx = "ST" if method == "sobol" else "mu_star"
-    d = indices[indices["index"] == idx]
-    grid = d.pivot_table(index="parameter", columns="output", values="value", sort=False)
-    if method == "morris":  # μ* is in the output's units: scale each output to its largest
-        peak = grid.max(axis=0).replace(0, np.nan)
-        grid = grid / peak
-    rows = grid.max(axis=1).sort_values(ascending=False).head(top).index
-    grid = grid.loc[rows]
-    fig, ax = plt.subplots(
-        figsize=(max(5.0, 0.35 * grid.shape[1] + 3.5), 0.28 * grid.shape[0] + 2.2)
-    )
-    im = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap="viridis", vmin=0, vmax=1)
-    ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=70, ha="right", fontsize=7)
-    ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=7)
-    label = "total-order index ST" if method == "sobol" else "μ* / largest μ* of the output"
-    fig.colorbar(im, ax=ax, label=label, shrink=0.8)
-    fig.tight_layout()
-    return fig
-
-
-def _file_label(output: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-@" else "_" for c in output)
-
-
-def write_results(
-    result: SensitivityResult,
-    out_dir: str | Path,
-    *,
-    convergence_table: pd.DataFrame | None = None,
-    figures: bool = True,
-) -> list[Path]:
-    """Write ``indices.csv``, ``parameters.csv``, ``summary.json`` and figures (atomically).
-
-    Figures: ``figures/ranked_<output>.png`` per analysed output and
-    ``figures/heatmap.png``. With ``convergence_table``: ``convergence.csv``.
-    """
-    from secretome.io import atomic_write
-    from secretome.report import save_figure
-
-    out = Path(out_dir)
-    written = [
-        atomic_write(out / "indices.csv", result.indices.to_csv(index=False)),
-        atomic_write(out / "parameters.csv", result.parameters.to_csv(index=False)),
-        atomic_write(out / "summary.json", json.dumps(result.summary(), indent=2) + "\n"),
-    ]
-    if convergence_table is not None:
-        written.append(
-            atomic_write(out / "convergence.csv", convergence_table.to_csv(index=False))
-        )
-    if figures and len(result.indices):
-        for output in dict.fromkeys(result.indices["output"]):
-            path = out / "figures" / f"ranked_{_file_label(output)}.png"
-            save_figure(plot_ranked(result.indices, output, result.method), path)
-            written.append(path)
-        path = out / "figures" / "heatmap.png"
-        save_figure(plot_heatmap(result.indices, result.method), path)
-        written.append(path)
-    return written

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from secretome import comparison, data, scenarios
+from secretome.errors import SecretomeError
 from secretome.io import atomic_write, atomic_write_with, read_parameter_file
 from secretome.simulation import DEFAULT_BACKEND, SimulationResult, simulate
 
@@ -43,37 +44,37 @@ AGREE_COLOURS = {"agree": "#1a9850", "disagree": "#d73027"}
 
 
 @dataclass(frozen=True)
+class SimulationReport:
+    """What :func:`simulation_report` wrote and found.
+
+    Attributes
+    ----------
+    out_dir : pathlib.Path
+    result : SimulationResult
+        The simulation (observables and the pathway time courses).
+    comparison : pandas.DataFrame or None
+        The scenario's evidence rows judged against the model; ``None`` when the
+        scenario samples no evidence row.
+    shown : pandas.DataFrame
+        The observables rows of the chosen outputs (what the CLI prints).
+    written : tuple of pathlib.Path
+        Every file written, in order.
+    """
+
+    out_dir: Path
+    result: SimulationResult
+    comparison: pd.DataFrame | None
+    shown: pd.DataFrame
+    written: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
 class Report:
     """What :func:`reproduce` wrote and found."""
 
     out_dir: Path
     comparison: pd.DataFrame
     results: tuple[SimulationResult, ...]
-
-
-def default_outputs(scenario: scenarios.Scenario) -> list[str]:
-    """Viability, early and late apoptosis, and every observable the scenario's study measured."""
-    from secretome.comparison import observable_for
-
-    names = ["viable_cells", "early_apoptotic", "late_apoptotic"]
-    evidence = data.load_evidence()
-    for _, row in evidence[evidence["study"] == scenario.study].iterrows():
-        name = observable_for(row)
-        if name not in names:
-            names.append(name)
-    return names
-
-
-def evidence_for(result: SimulationResult) -> pd.DataFrame:
-    """The evidence rows that this simulated scenario samples (empty if none).
-
-    A scenario changed by the user (other doses or times) keeps the rows it still
-    samples; a new experiment has none.
-    """
-    evidence = data.load_evidence()
-    rows = evidence[evidence["study"] == result.scenario.study]
-    keep = [comparison.scenario_for(r, [result.scenario]) is not None for _, r in rows.iterrows()]
-    return rows[keep]
 
 
 def record_variables() -> tuple[str, ...]:
@@ -437,6 +438,76 @@ all simulated observables: <a href="observables.csv">observables.csv</a>.</p>"""
 
 FITTED_PARAMETERS = "fitted_parameters.csv"
 FITTED_PROVENANCE = "fitted_parameters.toml"
+
+
+def simulation_report(
+    scenario: scenarios.Scenario,
+    out_dir: str | Path,
+    params: Mapping[str, float] | None = None,
+    *,
+    observables: Sequence[str] | None = None,
+    backend: str = DEFAULT_BACKEND,
+) -> SimulationReport:
+    """Simulate one scenario and write what a person reads about it.
+
+    Writes (atomically) ``observables.csv`` and ``timecourses.csv``,
+    ``timecourses.png`` (the pathway panels), and where they apply
+    ``comparison.csv`` with ``model_vs_data.png`` (the scenario samples evidence
+    rows), ``dose_response.png`` (several doses) and ``time_response.png``
+    (several sampling times).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    out_dir : path
+        Created if missing.
+    params : mapping, optional
+        Parameter overrides (``name`` or ``name[context]`` keys).
+    observables : sequence of str, optional
+        Outputs to show in the response figures and :attr:`SimulationReport.shown`;
+        default :func:`secretome.comparison.measured_observables`. Unknown names
+        are refused.
+    backend : str
+        Simulator (:data:`secretome.simulation.BACKENDS`).
+
+    Returns
+    -------
+    SimulationReport
+    """
+    result = simulate(scenario, params, record=record_variables(), backend=backend)
+    evidence = data.load_evidence()
+    names = list(observables or comparison.measured_observables(scenario, evidence))
+    obs = result.observables
+    unknown = [n for n in names if n not in set(obs["observable"])]
+    if unknown:
+        raise SecretomeError(
+            f"unknown observable(s) {', '.join(unknown)}; known: "
+            f"{', '.join(dict.fromkeys(obs['observable']))}"
+        )
+    out = Path(out_dir)
+    written = [
+        atomic_write(out / "observables.csv", obs.to_csv(index=False)),
+        atomic_write(out / "timecourses.csv", result.timecourses.to_csv(index=False)),
+    ]
+    save_figure(plot_timecourses(result), out / "timecourses.png")
+    written.append(out / "timecourses.png")
+    rows = None
+    sampled = comparison.evidence_for(result, evidence)
+    if not sampled.empty:
+        rows = comparison.compare(sampled, [result])
+        written.append(atomic_write(out / "comparison.csv", rows.to_csv(index=False)))
+        title = f"{scenario.name}: model (diamonds) versus {scenario.study} (black)"
+        save_figure(plot_model_vs_data(rows, sampled, title), out / "model_vs_data.png")
+        written.append(out / "model_vs_data.png")
+    for axis, several, name in (
+        ("dose", len(scenario.doses) > 1, "dose_response.png"),
+        ("time_h", len(scenario.sampling_h) > 1, "time_response.png"),
+    ):
+        if several:
+            save_figure(plot_response(obs, names, axis), out / name)
+            written.append(out / name)
+    shown = obs[obs["observable"].isin(names)].reset_index(drop=True)
+    return SimulationReport(out, result, rows, shown, tuple(written))
 
 
 def shipped_parameters() -> tuple[dict[str, float] | None, str]:
