@@ -1,11 +1,131 @@
 """secretome: the MSC secretome's effect on cancer-cell signalling, as a fitted ODE model.
 
-Stages, each a module with a small verb API: :mod:`secretome.data` (the evidence
-base), :mod:`secretome.model` (the Antimony model and its parameter table), and the
-command line in :mod:`secretome.cli`.
+``import secretome as st`` is the whole tour; every name below is a verb or a
+result of one stage, and each stage is a module with more (``secretome.<module>``).
+
+Evidence (:mod:`secretome.data`)
+    load_evidence, summarise, validate_evidence
+Model (:mod:`secretome.model`)
+    load_model, parameter_values, write_sbml, ModelSpec
+Scenarios: in-silico experiments as TOML files (:mod:`secretome.scenarios`)
+    load_scenario, shipped_scenarios, Scenario, Perturbation
+Simulation (:mod:`secretome.simulation`; backends :mod:`secretome.compiled`,
+:mod:`secretome.libroadrunner`)
+    simulate, SimulationResult, BACKENDS
+Model versus evidence (:mod:`secretome.comparison`)
+    compare, measured_observables, evidence_for
+Calibration (:mod:`secretome.objective`, :mod:`secretome.fitting`)
+    load_fit_config, FitConfig, Objective, fit, FitResult
+What the data determine (:mod:`secretome.identifiability`)
+    profile, classify, jacobian_check, leave_one_study_out
+Global sensitivity analysis (:mod:`secretome.gsa`, :mod:`secretome.gsa_report`)
+    sensitivity, SensitivityResult
+Reports: files and figures a person reads (:mod:`secretome.report`)
+    reproduce, simulation_report, shipped_parameters
+Files and exchange (:mod:`secretome.io`, :mod:`secretome.petab_export`)
+    read_parameter_file, export_petab
+Errors (:mod:`secretome.errors`)
+    SecretomeError (bad input a user can fix), ValidationError, SimulationFailed
+
+Names are imported on first use, so ``import secretome`` (and the command line)
+stays fast; ``help(secretome.simulate)`` shows each one's documentation.
 """
 
-from secretome.errors import SecretomeError
+from __future__ import annotations
 
-__all__ = ["SecretomeError", "__version__"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+#: Public name -> the module that defines it.
+_API: dict[str, str] = {
+    **dict.fromkeys(["load_evidence", "summarise", "validate_evidence"], "data"),
+    **dict.fromkeys(["load_model", "parameter_values", "write_sbml", "ModelSpec"], "model"),
+    **dict.fromkeys(
+        ["load_scenario", "shipped_scenarios", "Scenario", "Perturbation"], "scenarios"
+    ),
+    **dict.fromkeys(["simulate", "SimulationResult", "BACKENDS"], "simulation"),
+    **dict.fromkeys(["compare", "measured_observables", "evidence_for"], "comparison"),
+    **dict.fromkeys(["load_fit_config", "FitConfig", "Objective"], "objective"),
+    **dict.fromkeys(["fit", "FitResult"], "fitting"),
+    **dict.fromkeys(
+        ["profile", "classify", "jacobian_check", "leave_one_study_out"], "identifiability"
+    ),
+    **dict.fromkeys(["sensitivity", "SensitivityResult"], "gsa"),
+    **dict.fromkeys(["reproduce", "simulation_report", "shipped_parameters"], "report"),
+    "read_parameter_file": "io",
+    "export_petab": "petab_export",
+    **dict.fromkeys(["SecretomeError", "ValidationError", "SimulationFailed"], "errors"),
+}
+
+__all__ = [  # literal, so linters see it; tests/test_api.py checks it against _API
+    "BACKENDS",
+    "FitConfig",
+    "FitResult",
+    "ModelSpec",
+    "Objective",
+    "Perturbation",
+    "Scenario",
+    "SecretomeError",
+    "SensitivityResult",
+    "SimulationFailed",
+    "SimulationResult",
+    "ValidationError",
+    "__version__",
+    "classify",
+    "compare",
+    "evidence_for",
+    "export_petab",
+    "fit",
+    "jacobian_check",
+    "leave_one_study_out",
+    "load_evidence",
+    "load_fit_config",
+    "load_model",
+    "load_scenario",
+    "measured_observables",
+    "parameter_values",
+    "profile",
+    "read_parameter_file",
+    "reproduce",
+    "sensitivity",
+    "shipped_parameters",
+    "shipped_scenarios",
+    "simulate",
+    "simulation_report",
+    "summarise",
+    "validate_evidence",
+    "write_sbml",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: import a stage only when one of its names is first used
+    try:
+        module = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'secretome' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"secretome.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this
+    from secretome.comparison import compare, evidence_for, measured_observables
+    from secretome.data import load_evidence, summarise, validate_evidence
+    from secretome.errors import SecretomeError, SimulationFailed, ValidationError
+    from secretome.fitting import FitResult, fit
+    from secretome.gsa import SensitivityResult, sensitivity
+    from secretome.identifiability import classify, jacobian_check, leave_one_study_out, profile
+    from secretome.io import read_parameter_file
+    from secretome.model import ModelSpec, load_model, parameter_values, write_sbml
+    from secretome.objective import FitConfig, Objective, load_fit_config
+    from secretome.petab_export import export_petab
+    from secretome.report import reproduce, shipped_parameters, simulation_report
+    from secretome.scenarios import Perturbation, Scenario, load_scenario, shipped_scenarios
+    from secretome.simulation import BACKENDS, SimulationResult, simulate

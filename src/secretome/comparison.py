@@ -80,6 +80,17 @@ def evidence_for(result: SimulationResult, evidence: pd.DataFrame | None = None)
 
     A scenario changed by the user (other doses or times) keeps the rows it still
     samples; a new experiment has none.
+
+    Parameters
+    ----------
+    result : SimulationResult
+    evidence : pandas.DataFrame, optional
+        The evidence table; default :func:`secretome.data.load_evidence`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``evidence`` that ``result`` samples.
     """
     evidence = data.load_evidence() if evidence is None else evidence
     rows = evidence[evidence["study"] == result.scenario.study]
@@ -187,6 +198,19 @@ def judge(row: pd.Series, pred: pd.DataFrame) -> tuple[str, str, float, float]:
 
 def compare(evidence: pd.DataFrame, results: Iterable[SimulationResult]) -> pd.DataFrame:
     """One row per evidence row: observed versus predicted, and whether they agree.
+
+    Parameters
+    ----------
+    evidence : pandas.DataFrame
+        Evidence rows (:func:`secretome.data.load_evidence`).
+    results : iterable of SimulationResult
+        Simulations of the scenarios that sample them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COMPARISON_COLUMNS`; ``agreement`` is ``"agree"`` or
+        ``"disagree"`` by the rules in the module docstring.
 
     Rows with no scenario that samples them get ``agreement = "no scenario"`` (the
     tests require there are none in the shipped evidence).

@@ -288,7 +288,20 @@ def _check_table(raw: pd.DataFrame, name: str, problems: list[Problem]) -> None:
 
 
 def validate_evidence(raw: pd.DataFrame, name: str = "evidence table") -> list[Problem]:
-    """Return every problem in a raw (all-string) evidence table; empty if valid."""
+    """Return every problem in a raw (all-string) evidence table; empty if valid.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The table as read, every cell a string (``dtype=str``).
+    name : str
+        How problems name the table (usually its file name).
+
+    Returns
+    -------
+    list of Problem
+        Each names the row and field at fault; :func:`load_evidence` raises them
+        together as one :class:`~secretome.errors.ValidationError`."""
     missing = [c for c in COLUMNS if c not in raw.columns]
     unknown = [c for c in raw.columns if c not in COLUMNS]
     problems = [Problem(name, c, "required column is missing") for c in missing]
@@ -356,6 +369,11 @@ def load_evidence(path: str | Path | None = None) -> pd.DataFrame:
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Count observations per study and assay, split by kind.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        An evidence table from :func:`load_evidence`.
 
     Returns
     -------

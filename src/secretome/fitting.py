@@ -56,7 +56,23 @@ class StartResult:
 
 @dataclass(frozen=True)
 class FitResult:
-    """What :func:`fit` returns: every start, sorted by cost, and the best point."""
+    """What :func:`fit` returns: every start, sorted by cost, and the best point.
+
+    Attributes
+    ----------
+    space : ParameterSpace
+        The fitted parameters with their bounds (log10 units).
+    starts : pandas.DataFrame
+        One row per start, best first: ``start``, ``cost``, ``initial_cost``,
+        ``nfev``, ``status``, ``failures``, ``seconds``, ``message`` and the point
+        (``x:<key>`` columns, log10).
+    best_x : numpy.ndarray
+        The best point, log10 units, in the order of ``space.keys``.
+    best_cost : float
+        Its objective value.
+    out_dir : pathlib.Path or None
+        Where each start's result was written as it finished.
+    """
 
     space: ParameterSpace
     starts: pd.DataFrame

@@ -123,7 +123,20 @@ def profile(
 
 def jacobian_check(config: FitConfig, best_x: np.ndarray, studies=None) -> pd.DataFrame:
     """Local sensitivities at the best point: each parameter's Jacobian column norm and
-    how much of it lies outside the span of the other columns (0 = compensated)."""
+    how much of it lies outside the span of the other columns (0 = compensated).
+
+    Parameters
+    ----------
+    config : FitConfig
+    best_x : numpy.ndarray
+        The best point, log10 units, in the order of the config's parameters.
+    studies : list of str, optional
+        The studies fitted (default: every study).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter: ``key``, the column norm and ``unique_fraction``."""
     obj = Objective(config, studies)
     x = np.asarray(best_x, dtype=float)
     r0 = obj.residuals(x)
@@ -153,7 +166,20 @@ def jacobian_check(config: FitConfig, best_x: np.ndarray, studies=None) -> pd.Da
 
 
 def classify(profiles: pd.DataFrame, jacobian: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Classify each profiled parameter (see the module docstring)."""
+    """Classify each profiled parameter (see the module docstring).
+
+    Parameters
+    ----------
+    profiles : pandas.DataFrame
+        From :func:`profile`.
+    jacobian : pandas.DataFrame, optional
+        From :func:`jacobian_check`; lets a flat profile be told structurally
+        from practically non-identifiable.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter with ``key``, ``class`` and the measures behind it."""
     rows = []
     jac = jacobian.set_index("key") if jacobian is not None else None
     for key, g in profiles.groupby("key"):
@@ -199,7 +225,25 @@ def leave_one_study_out(
     The refit starts from the nominal point and ``starts - 1`` Latin hypercube points,
     never from the full fit (that would leak the left-out data into the prediction);
     parameters that only the left-out study informs stay where the training data
-    leave them. One row per left-out evidence row.
+    leave them.
+
+    Parameters
+    ----------
+    config : FitConfig
+    starts : int
+        Starts per refit (the first is the nominal point).
+    seed : int
+        Seed of the Latin hypercube starts.
+    max_nfev : int, optional
+        Iterations per start (default: the config's).
+    workers, scheduler
+        Local process pool size, or a Dask scheduler address
+        (:func:`secretome.parallel.run_tasks`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per left-out evidence row, with ``held_out`` and ``agreement``.
     """
     cfg = dataclasses.replace(config, max_nfev=max_nfev or config.max_nfev)
     evidence = data.load_evidence()

@@ -61,7 +61,23 @@ def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[IO[bytes]]
 
 
 def read_parameter_file(path: str | os.PathLike[str]) -> dict[str, float]:
-    """Parameter values from a ``name,value`` CSV file; errors name the file and row."""
+    """Parameter values from a ``name,value`` CSV file; errors name the file and row.
+
+    Parameters
+    ----------
+    path : path-like
+        A CSV with a ``name,value`` header; names may carry a context
+        (``w_prol_AKT[AGS]``), as :func:`secretome.fitting.write_parameter_file` writes.
+
+    Returns
+    -------
+    dict
+        Name -> value, for :func:`secretome.simulation.simulate` ``params``.
+
+    Raises
+    ------
+    SecretomeError
+        Missing file or column, or a value that is not a number."""
     import pandas as pd
 
     try:

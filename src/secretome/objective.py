@@ -48,7 +48,26 @@ ASSAY_SIGMA_DEFAULT = {
 
 @dataclass(frozen=True)
 class FitConfig:
-    """What is fitted and how the evidence is weighted (``experiments/fit.toml``)."""
+    """What is fitted and how the evidence is weighted (``experiments/fit.toml``).
+
+    Attributes
+    ----------
+    parameters : tuple of str
+        Fitted parameter keys (``name`` or ``name[context]``).
+    sigma : dict
+        Assay -> σ of a quantitative result's log fold change where the paper
+        gives no SD.
+    qualitative_sigma : float
+        σ (log units) of a qualitative constraint's residual: its weight.
+    direction_margin, no_change_bound, order_margin : float
+        The bands of directional, no-change and dose-ordering constraints (log units).
+    max_nfev : int
+        Iterations per start.
+    failure_residual : float
+        The residual given to every row of a scenario whose simulation failed.
+    source : str
+        The file it was read from.
+    """
 
     parameters: tuple[str, ...]
     sigma: dict[str, float] = field(default_factory=lambda: dict(ASSAY_SIGMA_DEFAULT))
@@ -63,7 +82,21 @@ class FitConfig:
 
 
 def load_fit_config(path: str | Path | None = None) -> FitConfig:
-    """Read a fit configuration; unknown keys and parameter names are refused."""
+    """Read a fit configuration; unknown keys and parameter names are refused.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A TOML file; default ``experiments/fit.toml`` (format: ``docs/calibration.md``).
+
+    Returns
+    -------
+    FitConfig
+
+    Raises
+    ------
+    SecretomeError
+        Naming the file and the key at fault."""
     p = Path(path) if path is not None else experiments_dir() / "fit.toml"
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))

@@ -516,6 +516,13 @@ def shipped_parameters() -> tuple[dict[str, float] | None, str]:
     The fitted set committed under ``models/`` (``fitted_parameters.csv``, with its
     command, seed and objective in ``fitted_parameters.toml``) when there is one,
     else ``None`` (the table's nominal values).
+
+    Returns
+    -------
+    params : dict or None
+        ``name`` / ``name[context]`` -> value, for :func:`secretome.simulation.simulate`.
+    label : str
+        Where they came from, for reports.
     """
     import tomllib
 

@@ -68,6 +68,17 @@ class Perturbation:
     ``amount`` is the fraction removed (neutralise, inhibit; 0–1) or the receptor
     level multiplier (receptor; > 0). ``arms`` is ``"both"`` (the control arm gets it
     too, so fold changes isolate the secretome) or ``"treated"``.
+
+    Attributes
+    ----------
+    type : str
+        One of :data:`PERTURBATION_TYPES`.
+    target : str
+        A key of ``PERTURBATION_TARGETS[type]`` (e.g. ``"IL2"``, ``"MEK"``).
+    amount : float
+        Fraction removed, or receptor level multiplier (see above).
+    arms : str
+        ``"both"`` or ``"treated"``.
     """
 
     type: str
@@ -87,6 +98,25 @@ class Scenario:
     Doses: in a transwell scenario ``msc_cells`` may list several MSC numbers; in a
     conditioned-medium scenario ``cm_fraction`` may list several fractions. Each dose
     is one treated arm; all share one control arm.
+
+    Attributes
+    ----------
+    name, study, description : str
+        The scenario's id, the paper key it reproduces (``""`` for a new
+        experiment) and a sentence for reports.
+    cell_line, msc_source : str
+        Contexts of the parameter table (e.g. ``"KG1a_CD34"``, ``"rat_bone_marrow"``).
+    mode : str
+        ``"transwell"`` or ``"conditioned_medium"``.
+    duration_h, preincubation_h : float
+        Exposure and MSC pre-incubation, hours.
+    sampling_h, medium_changes_h : tuple of float
+        Sampling and medium-change times, hours from the start of exposure.
+    msc_cells, cm_fraction : tuple of float
+        The doses (see above); ``tumour_cells`` and ``medium_ml`` describe the well.
+    perturbations : tuple of Perturbation
+    source : str
+        The file it was read from.
     """
 
     name: str
@@ -382,9 +412,24 @@ def _validated(s: Scenario, where: str) -> Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML file.
+    """Read and validate a scenario TOML file (format: ``docs/scenarios.md``).
 
-    ``path`` may also be the name of a shipped scenario (``experiments/scenarios/NAME.toml``).
+    Parameters
+    ----------
+    path : path-like
+        A TOML file, or the name of a shipped scenario (e.g.
+        ``"farahzadi2024_KG1a_CD34"``, see :func:`shipped_scenarios`).
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    SecretomeError
+        No such file or shipped name (the shipped names are listed), not TOML, or
+        invalid (:class:`~secretome.errors.ValidationError` naming every field at
+        fault).
     """
     p = Path(path)
     if not p.exists() and p.suffix == "" and len(p.parts) == 1:
@@ -431,5 +476,10 @@ def shipped_scenario_files() -> list[Path]:
 
 
 def shipped_scenarios() -> list[Scenario]:
-    """Every shipped scenario, validated."""
+    """Every shipped scenario, validated: one per paper experiment, sorted by name.
+
+    Returns
+    -------
+    list of Scenario
+    """
     return [load_scenario(p) for p in shipped_scenario_files()]
