@@ -129,3 +129,19 @@ def test_help_reads_like_a_table_of_contents():
     text = inspect.getdoc(st)
     for name in ("simulate", "fit", "profile", "sensitivity", "reproduce", "load_scenario"):
         assert name in text
+
+
+def test_readme_python_tour_runs(tmp_path, monkeypatch):
+    import re
+    import textwrap
+
+    from secretome.paths import project_root
+
+    readme = (project_root() / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks, "the README has a Python tour"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    for block in blocks:
+        exec(compile(textwrap.dedent(block), "README.md", "exec"), {})
+    assert (tmp_path / "run1" / "comparison.csv").is_file()

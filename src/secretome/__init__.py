@@ -28,7 +28,9 @@ Errors (:mod:`secretome.errors`)
     SecretomeError (bad input a user can fix), ValidationError, SimulationFailed
 
 Names are imported on first use, so ``import secretome`` (and the command line)
-stays fast; ``help(secretome.simulate)`` shows each one's documentation.
+stays fast; ``help(secretome.simulate)`` shows each one's documentation. The
+plotting functions live with their stage: ``st.report.plot_timecourses``,
+``st.report.plot_model_vs_data``, ``st.gsa_report.plot_ranked``.
 """
 
 from __future__ import annotations
@@ -100,8 +102,29 @@ __all__ = [  # literal, so linters see it; tests/test_api.py checks it against _
 ]
 
 
+#: Stage modules reachable as attributes (``st.report.plot_timecourses``) without
+#: an import of their own.
+_MODULES = frozenset(
+    {
+        "comparison",
+        "data",
+        "fitting",
+        "gsa",
+        "gsa_report",
+        "identifiability",
+        "model",
+        "objective",
+        "report",
+        "scenarios",
+        "simulation",
+    }
+)
+
+
 def __getattr__(name: str) -> Any:
     # PEP 562: import a stage only when one of its names is first used
+    if name in _MODULES:
+        return importlib.import_module(f"secretome.{name}")
     try:
         module = _API[name]
     except KeyError:
