@@ -116,6 +116,71 @@ def test_step_budget_is_reported(problems):
     assert status == bdf.TOO_MANY_STEPS and steps == 5
 
 
+def _integrate(module, y0, t_out, max_state):
+    """dy/dt = y (problem 0 with k = -1) under a bound on the state."""
+    groups, ptr, idx = bdf.column_groups([[0]])
+    return module.integrate(
+        np.array([0.0, -1.0]),
+        0.0,
+        np.array([y0]),
+        np.asarray(t_out, dtype=float),
+        1e-8,
+        1e-12,
+        20000,
+        max_state,
+        groups,
+        ptr,
+        idx,
+    )
+
+
+def test_state_bound_stops_exponential_growth_where_it_is_crossed(problems):
+    """y = exp(t) crosses 1e10 at t = ln 1e10 = 23.03: the integrator stops at the
+    first step beyond, with earlier outputs exact and later ones NaN."""
+    t = np.array([1.0, 10.0, 20.0, 24.0, 30.0])
+    out, status, steps, t_stop = _integrate(problems, 1.0, t, 1e10)
+    assert status == bdf.BLEW_UP and steps > 0
+    # the computed state may exceed the bound a relative error (~1e-7) early
+    assert np.log(1e10 * (1 - 1e-6)) <= t_stop < 24.0
+    # an error made early grows with the solution: 1.2e-6 relative at t = 20
+    np.testing.assert_allclose(out[:3, 0], np.exp(t[:3]), rtol=1e-5)
+    assert np.isnan(out[3:]).all()
+
+
+def test_without_a_bound_the_same_growth_is_integrated(problems):
+    t = np.array([10.0, 30.0])
+    out, status, _, t_stop = _integrate(problems, 1.0, t, np.inf)
+    assert status == bdf.SUCCESS and t_stop == 30.0
+    np.testing.assert_allclose(out[:, 0], np.exp(t), rtol=1e-5)  # exp(30) = 1.1e13
+
+
+def test_an_initial_state_beyond_the_bound_is_refused_before_any_step(problems):
+    out, status, steps, t_stop = _integrate(problems, 2e10, [1.0], 1e10)
+    assert (status, steps, t_stop) == (bdf.BLEW_UP, 0, 0.0)
+    assert np.isnan(out).all()
+
+
+def test_failures_name_where_integration_stopped(problems):
+    """dy/dt = 1 / (1 - t) (problem 3) cannot pass t = 1: the time returned is the
+    last accepted step, just short of it."""
+    groups, ptr, idx = bdf.column_groups([[0]])
+    _, status, _, t_stop = problems.integrate(
+        np.array([3.0]),
+        0.0,
+        np.array([0.0]),
+        np.array([2.0]),
+        1e-8,
+        1e-12,
+        20000,
+        np.inf,
+        groups,
+        ptr,
+        idx,
+    )
+    assert status not in (bdf.SUCCESS, bdf.BLEW_UP)
+    assert 0.99 < t_stop < 1.0
+
+
 def test_module_files_are_content_addressed(problems):
     again = compiled.build_module(_PROBLEMS)
     other = compiled.build_module(_PROBLEMS + "\n# another model\n")

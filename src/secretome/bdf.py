@@ -25,6 +25,12 @@ below), into one module that Numba compiles once and caches on disk. Every
 function is compiled with ``error_model="numpy"``: a division by zero gives
 inf or NaN as in C (and CVODE) instead of raising, and the integrator reports a
 non-finite state as a failure.
+
+:func:`integrate` also stops when any state component's magnitude exceeds a
+bound (``max_state``): a solution growing without bound is otherwise followed,
+accurately and step by step, until it overflows, and near overflow every
+integrator stalls instead of failing (a model's caller chooses the bound:
+:data:`secretome.model.MAX_STATE`).
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ STEP_TOO_SMALL = 2
 NOT_FINITE = 3
 CONVERGENCE_FAILURES = 4
 ERROR_TEST_FAILURES = 5
+BLEW_UP = 6
 STATUS_MESSAGES = {
     SUCCESS: "success",
     TOO_MANY_STEPS: "too many steps",
@@ -64,6 +71,7 @@ STATUS_MESSAGES = {
     NOT_FINITE: "a non-finite initial state or right-hand side",
     CONVERGENCE_FAILURES: "the corrector failed to converge repeatedly",
     ERROR_TEST_FAILURES: "the error test failed repeatedly",
+    BLEW_UP: "a state component exceeded the bound on its magnitude: the model blew up",
 }
 # Failures allowed within one step before giving up (CVODE's MXNCF and MXNEF).
 MAX_CONVERGENCE_FAILURES = 10
@@ -309,6 +317,16 @@ def _initial_step(t0, y0, f0, p, rtol, atol, span) -> float:
 
 @njit(cache=True, error_model="numpy")
 def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
+    """:func:`integrate` with no bound on the state, returning ``(out, status,
+    steps)`` (the same parameters and results, without ``max_state`` and ``t``)."""
+    out, status, steps, _ = integrate(
+        p, t0, y0, t_out, rtol, atol, max_steps, np.inf, groups, pat_ptr, pat_idx
+    )
+    return out, status, steps
+
+
+@njit(cache=True, error_model="numpy")
+def integrate(p, t0, y0, t_out, rtol, atol, max_steps, max_state, groups, pat_ptr, pat_idx):
     """Integrate ``dy/dt = rhs(t, y, p)`` from ``t0`` and return ``y`` at ``t_out``.
 
     ``rhs`` is the module-level function of the module this source is part of
@@ -325,6 +343,10 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
         stops.
     rtol, atol : float
     max_steps : int
+        Most accepted steps (:data:`TOO_MANY_STEPS` beyond).
+    max_state : float
+        Bound on every state component's magnitude: the initial state and each
+        accepted step are checked (:data:`BLEW_UP` beyond; ``inf``: no bound).
     groups, pat_ptr, pat_idx : ndarray
         The Jacobian's structure, from :func:`column_groups`.
 
@@ -336,6 +358,10 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
         after the failure are NaN.
     steps : int
         Accepted steps.
+    t : float
+        Where integration stopped: the last output time on success, else the last
+        accepted step (for :data:`BLEW_UP`, the step whose state exceeded the
+        bound).
     """
     n = y0.size
     n_out = t_out.size
@@ -343,12 +369,14 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
     k_out = 0
     for i in range(n):
         if not np.isfinite(y0[i]):
-            return out, NOT_FINITE, 0
+            return out, NOT_FINITE, 0, t0
+        if abs(y0[i]) > max_state:
+            return out, BLEW_UP, 0, t0
     while k_out < n_out and t_out[k_out] <= t0:
         out[k_out] = y0
         k_out += 1
     if k_out == n_out:
-        return out, SUCCESS, 0
+        return out, SUCCESS, 0, t0
     t_end = t_out[n_out - 1]
 
     crate = 1.0  # Newton convergence rate, carried from step to step as in CVODE
@@ -356,7 +384,7 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
     f = rhs(t, y0, p)
     for i in range(n):
         if not np.isfinite(f[i]):
-            return out, NOT_FINITE, 0
+            return out, NOT_FINITE, 0, t0
     h = _initial_step(t0, y0, f, p, rtol, atol, t_end - t0)
 
     d = np.zeros((MAX_ORDER + 3, n))
@@ -386,7 +414,7 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
         while True:
             min_step = 10.0 * (np.nextafter(t, np.inf) - t)
             if h < min_step:
-                return out, STEP_TOO_SMALL, steps
+                return out, STEP_TOO_SMALL, steps, t
             t_new = t + h
             if t_new >= t_end:  # land on the last output time exactly
                 t_new = t_end
@@ -465,7 +493,7 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
             if not converged:
                 n_conv_fail += 1
                 if n_conv_fail > MAX_CONVERGENCE_FAILURES:
-                    return out, CONVERGENCE_FAILURES, steps
+                    return out, CONVERGENCE_FAILURES, steps, t
                 h *= 0.5
                 _change_d(d, order, 0.5)
                 n_equal = 0
@@ -479,7 +507,7 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
             if error_norm > 1.0:
                 n_err_fail += 1
                 if n_err_fail > MAX_ERROR_TEST_FAILURES:
-                    return out, ERROR_TEST_FAILURES, steps
+                    return out, ERROR_TEST_FAILURES, steps, t
                 factor = max(MIN_FACTOR, safety * error_norm ** (-1.0 / (order + 1)))
                 h *= factor
                 _change_d(d, order, factor)
@@ -498,6 +526,9 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
             for i in range(n):
                 d[j, i] += d[j + 1, i]
         jac_current = False
+        for i in range(n):  # before any output: rows from here on stay NaN
+            if abs(d[0, i]) > max_state:
+                return out, BLEW_UP, steps, t
 
         # outputs in (t_old, t]: Newton backward-difference interpolation
         while k_out < n_out and t_out[k_out] <= t:
@@ -512,9 +543,9 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
                 out[k_out] = yo
             k_out += 1
         if t >= t_end:
-            return out, SUCCESS, steps
+            return out, SUCCESS, steps, t
         if steps >= max_steps:
-            return out, TOO_MANY_STEPS, steps
+            return out, TOO_MANY_STEPS, steps, t
         if n_equal < order + 1:
             continue
 
@@ -542,4 +573,4 @@ def solve(p, t0, y0, t_out, rtol, atol, max_steps, groups, pat_ptr, pat_idx):
         n_equal = 0
 
 
-__all__ = ["STATUS_MESSAGES", "SUCCESS", "column_groups", "solve"]
+__all__ = ["BLEW_UP", "STATUS_MESSAGES", "SUCCESS", "column_groups", "integrate", "solve"]

@@ -149,6 +149,13 @@ def run_arm(
     block = np.vstack(pieces)
     if not np.isfinite(block).all():
         raise SimulationFailed(f"non-finite values in {scenario.name}")
+    # CVODE has no bound on the state: check the outputs and the final state
+    state = np.asarray(rr.model.getFloatingSpeciesConcentrations())
+    if max(np.abs(block).max(), np.abs(state).max()) > model.MAX_STATE:
+        raise SimulationFailed(
+            f"integration failed in {scenario.name}: state exceeded {model.MAX_STATE:g} "
+            f"by t = {times[-1]:g} h: the model blew up"
+        )
     return block
 
 
