@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from secretome import data
+from secretome import data, model
 from secretome.scenarios import Scenario
 from secretome.simulation import SimulationResult
 
@@ -43,13 +43,19 @@ COMPARISON_COLUMNS = (
     "dose",
     "observed",
     "direction",
+    "arm",
     "predicted",
     "control_predicted",
     "predicted_series",
     "fit",
     "agreement",
     "detail",
+    "law",
+    "counted",
 )
+#: What makes two comparison rows one prediction when their observables share a
+#: law (:attr:`secretome.model.Observable.shares_law_with`).
+LAW_GROUP = ("law", "study", "cell_line", "scenario", "arm", "time_h", "dose", "kind")
 
 
 #: Observables every study's default output list starts with.
@@ -196,7 +202,11 @@ def judge(row: pd.Series, pred: pd.DataFrame) -> tuple[str, str, float, float]:
     return ("agree" if ok else "disagree"), f"relative difference {rel:.0%}", predicted, control
 
 
-def compare(evidence: pd.DataFrame, results: Iterable[SimulationResult]) -> pd.DataFrame:
+def compare(
+    evidence: pd.DataFrame,
+    results: Iterable[SimulationResult],
+    spec: model.ModelSpec | None = None,
+) -> pd.DataFrame:
     """One row per evidence row: observed versus predicted, and whether they agree.
 
     Parameters
@@ -205,12 +215,21 @@ def compare(evidence: pd.DataFrame, results: Iterable[SimulationResult]) -> pd.D
         Evidence rows (:func:`secretome.data.load_evidence`).
     results : iterable of SimulationResult
         Simulations of the scenarios that sample them.
+    spec : ModelSpec, optional
+        The model, for which readouts share a law; default the shipped model.
 
     Returns
     -------
     pandas.DataFrame
         Columns :data:`COMPARISON_COLUMNS`; ``agreement`` is ``"agree"`` or
-        ``"disagree"`` by the rules in the module docstring.
+        ``"disagree"`` by the rules in the module docstring. ``law`` names the
+        observable whose law the row's readout follows, and ``counted`` is false
+        for a readout the model cannot change, for a result about the control arm
+        (the control state is set from the papers' control values, e.g. the
+        Annexin fractions ``e0``, ``l0``, so it agrees by construction), and for
+        every row but the first of a group that shares one law in one scenario,
+        time, dose and kind of result (:data:`LAW_GROUP`): those are one
+        prediction, not several (:func:`agreement_counts`).
 
     Rows with no scenario that samples them get ``agreement = "no scenario"`` (the
     tests require there are none in the shipped evidence).
@@ -232,6 +251,7 @@ def compare(evidence: pd.DataFrame, results: Iterable[SimulationResult]) -> pd.D
             "dose": row["doses"] or _dose_text(row),
             "observed": row["value"],
             "direction": row["direction"],
+            "arm": row["arm"],
             "fit": bool(row["fit"]),
         }
         if scenario is None:
@@ -255,7 +275,52 @@ def compare(evidence: pd.DataFrame, results: Iterable[SimulationResult]) -> pd.D
                 "detail": detail,
             }
         )
-    return pd.DataFrame(out, columns=list(COMPARISON_COLUMNS))
+    table = pd.DataFrame(out, columns=list(COMPARISON_COLUMNS))
+    return _mark_counted(table, model.load_model() if spec is None else spec)
+
+
+def _mark_counted(table: pd.DataFrame, spec: model.ModelSpec) -> pd.DataFrame:
+    observables = {o.name: o for o in spec.observables}
+    law = [observables[n].law if n in observables else n for n in table["observable"]]
+    fixed = [
+        n in observables and observables[n].fixed_by_construction for n in table["observable"]
+    ]
+    table = table.assign(law=law)
+    judged = (
+        table["agreement"].isin(["agree", "disagree"])
+        & ~pd.Series(fixed, index=table.index, dtype=bool)
+        & (table["arm"] != "control")
+    )
+    key = table[list(LAW_GROUP)].astype(str).agg("|".join, axis=1)
+    first = ~key.duplicated()
+    return table.assign(counted=judged & first)
+
+
+def agreement_counts(table: pd.DataFrame) -> pd.Series:
+    """Agreeing and disagreeing independent predictions in a :func:`compare` table.
+
+    Readouts that share a law in one scenario, time, dose and kind of result
+    (:data:`LAW_GROUP`) count once: as agreeing when every one of them agrees.
+    Readouts the model cannot change (``fixed_by_construction``) and results about
+    the control arm (agreeing by construction) are not counted.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`compare`.
+
+    Returns
+    -------
+    pandas.Series
+        ``agree`` and ``disagree`` counts (both present, possibly 0).
+    """
+    counted_groups = table.loc[table["counted"], list(LAW_GROUP)].astype(str)
+    keys = table[list(LAW_GROUP)].astype(str).agg("|".join, axis=1)
+    wanted = set(counted_groups.agg("|".join, axis=1))
+    rows = table[keys.isin(wanted) & table["agreement"].isin(["agree", "disagree"])]
+    group_agrees = (rows["agreement"] == "agree").groupby(keys[rows.index]).all()
+    n_agree = int(group_agrees.sum())
+    return pd.Series({"agree": n_agree, "disagree": int(len(group_agrees) - n_agree)})
 
 
 def _dose_text(row: pd.Series) -> str:

@@ -74,7 +74,16 @@ PARAMETER_COLUMNS: tuple[str, ...] = (
 SCOPES: tuple[str, ...] = ("shared", "cell_line", "msc_source", "input")
 ASSAYS: tuple[str, ...] = ("qpcr", "western", "annexin", "mtt", "elisa", "wound")
 FORMS: tuple[str, ...] = ("mrna", "protein", "phospho", "cleaved_pro_ratio", "secreted", "cells")
-OBSERVABLE_COLUMNS: tuple[str, ...] = ("name", "assay", "hgnc", "form", "variable", "description")
+OBSERVABLE_COLUMNS: tuple[str, ...] = (
+    "name",
+    "assay",
+    "hgnc",
+    "form",
+    "variable",
+    "shares_law_with",
+    "fixed_by_construction",
+    "description",
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,14 @@ class Observable:
         One of :data:`FORMS`.
     variable : str
         Assignment-rule variable in the model (e.g. ``"obs_mrna_JAK2"``).
+    shares_law_with : str
+        Another observable whose model law this one shares (the same regulator
+        through the same form of rate law, so the two move together by
+        construction); ``""`` when its law is its own. Agreement counts count a
+        group of such readouts once (:func:`secretome.comparison.agreement_counts`).
+    fixed_by_construction : bool
+        The model cannot change this readout (e.g. a total that the reactions
+        conserve): its agreement says nothing about the model and is not counted.
     description : str
         What the readout is, in words.
     """
@@ -103,6 +120,13 @@ class Observable:
     form: str
     variable: str
     description: str
+    shares_law_with: str = ""
+    fixed_by_construction: bool = False
+
+    @property
+    def law(self) -> str:
+        """The observable that names this one's law group (itself when not shared)."""
+        return self.shares_law_with or self.name
 
 
 @dataclass(frozen=True)
@@ -446,10 +470,30 @@ def _read_observables(path: Path, model: libsbml.Model) -> tuple[Observable, ...
                     where, "variable", f"'{row['variable']}' is no assignment rule of the model"
                 )
             )
-        out.append(Observable(**{c: row[c].strip() for c in OBSERVABLE_COLUMNS}))
+        fixed = _is_true(row["fixed_by_construction"])
+        if fixed is None:
+            problems.append(
+                Problem(
+                    where,
+                    "fixed_by_construction",
+                    f"'{row['fixed_by_construction']}' is not true/false",
+                )
+            )
+        fields = {c: row[c].strip() for c in OBSERVABLE_COLUMNS}
+        out.append(Observable(**{**fields, "fixed_by_construction": bool(fixed)}))
     dups = raw["name"][raw["name"].duplicated()]
     for name in dups:
         problems.append(Problem(path.name, "name", f"duplicate observable '{name}'"))
+    by_name = {o.name: o for o in out}
+    for i, obs in enumerate(out):
+        head = by_name.get(obs.shares_law_with)
+        where = f"{path.name}, row {i + 2} (name={obs.name})"
+        if obs.shares_law_with and head is None:
+            msg = f"'{obs.shares_law_with}' is not an observable of this table"
+            problems.append(Problem(where, "shares_law_with", msg))
+        elif head is not None and (head.shares_law_with or head.name == obs.name):
+            msg = f"'{head.name}' must head its group (its own shares_law_with empty)"
+            problems.append(Problem(where, "shares_law_with", msg))
     if problems:
         raise ValidationError(problems, f"observable table {path}")
     return tuple(out)
@@ -684,7 +728,14 @@ def catalogue(spec: ModelSpec) -> dict:
         "species": list(spec.species),
         "parameters": params,
         "observables": [
-            {"name": o.name, "assay": o.assay, "hgnc": o.hgnc, "description": o.description}
+            {
+                "name": o.name,
+                "assay": o.assay,
+                "hgnc": o.hgnc,
+                "shares_law_with": o.shares_law_with,
+                "fixed_by_construction": o.fixed_by_construction,
+                "description": o.description,
+            }
             for o in spec.observables
         ],
     }

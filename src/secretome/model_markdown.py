@@ -139,12 +139,18 @@ def model_markdown(spec: ModelSpec) -> str:
     out += [
         "## Observables (`models/observables.csv`)",
         "",
-        "| name | assay | HGNC | form | variable | description |",
-        "|---|---|---|---|---|---|",
+        "*Law*: a readout that shares its model law with another (the same regulator "
+        "through the same form of rate law) moves with it by construction; agreement "
+        "counts count such a group once. *Fixed*: the model cannot change the readout; "
+        "its agreement is not counted.",
+        "",
+        "| name | assay | HGNC | form | variable | law | description |",
+        "|---|---|---|---|---|---|---|",
     ]
     for o in spec.observables:
+        law = "fixed" if o.fixed_by_construction else (f"`{o.law}`" if o.shares_law_with else "")
         out.append(
-            f"| `{o.name}` | {o.assay} | {o.hgnc} | {o.form} | `{o.variable}` | "
+            f"| `{o.name}` | {o.assay} | {o.hgnc} | {o.form} | `{o.variable}` | {law} | "
             f"{_cell(o.description)} |"
         )
     out += [
