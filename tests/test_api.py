@@ -33,13 +33,16 @@ LAYERS: dict[str, int] = {
     "reference": 6,
     "comparison": 6,
     "space": 6,
+    "parameter_sets": 6,
     "gsa": 7,
+    "contributions": 7,
     "objective": 7,
     "fitting": 8,
     "petab_export": 8,
     "identifiability": 9,
     "report": 10,
     "gsa_report": 11,
+    "contributions_report": 11,
     "cli_common": 12,
     "cli_sensitivity": 13,
     "cli": 14,
@@ -89,15 +92,30 @@ def test_all_lists_every_public_name_and_each_resolves():
         _ = st.nope
 
 
+def test_no_public_name_is_also_a_module_name():
+    # a submodule import binds its name on the package, which would hide a verb
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    assert set(st._API) & modules == set()
+
+
 def test_verbs_are_functions_not_modules():
     # the stage modules are named apart from their verbs, so importing a submodule
     # never replaces the verb on the package
     import secretome.comparison
+    import secretome.contributions
     import secretome.fitting
     import secretome.gsa
     import secretome.simulation  # noqa: F401
 
-    for verb in ("simulate", "fit", "compare", "sensitivity", "profile", "reproduce"):
+    for verb in (
+        "simulate",
+        "fit",
+        "compare",
+        "sensitivity",
+        "profile",
+        "reproduce",
+        "attribution",
+    ):
         assert inspect.isfunction(getattr(st, verb)), verb
 
 

@@ -20,6 +20,9 @@ What the data determine (:mod:`secretome.identifiability`)
     profile, classify, jacobian_check, leave_one_study_out
 Global sensitivity analysis (:mod:`secretome.gsa`, :mod:`secretome.gsa_report`)
     sensitivity, SensitivityResult
+What each secretome factor contributes (:mod:`secretome.contributions`,
+:mod:`secretome.contributions_report`)
+    attribution, Attribution
 Reports: files and figures a person reads (:mod:`secretome.report`)
     reproduce, simulation_report, shipped_parameters
 Files and exchange (:mod:`secretome.io`, :mod:`secretome.petab_export`)
@@ -55,6 +58,7 @@ _API: dict[str, str] = {
         ["profile", "classify", "jacobian_check", "leave_one_study_out"], "identifiability"
     ),
     **dict.fromkeys(["sensitivity", "SensitivityResult"], "gsa"),
+    **dict.fromkeys(["attribution", "Attribution"], "contributions"),
     **dict.fromkeys(["reproduce", "simulation_report", "shipped_parameters"], "report"),
     "read_parameter_file": "io",
     "export_petab": "petab_export",
@@ -63,6 +67,7 @@ _API: dict[str, str] = {
 
 __all__ = [  # literal, so linters see it; tests/test_api.py checks it against _API
     "BACKENDS",
+    "Attribution",
     "FitConfig",
     "FitResult",
     "ModelSpec",
@@ -75,6 +80,7 @@ __all__ = [  # literal, so linters see it; tests/test_api.py checks it against _
     "SimulationResult",
     "ValidationError",
     "__version__",
+    "attribution",
     "classify",
     "compare",
     "evidence_for",
@@ -106,6 +112,8 @@ __all__ = [  # literal, so linters see it; tests/test_api.py checks it against _
 #: an import of their own.
 _MODULES = frozenset(
     {
+        "contributions",
+        "contributions_report",
         "comparison",
         "data",
         "fitting",
@@ -140,6 +148,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does this
     from secretome.comparison import compare, evidence_for, measured_observables
+    from secretome.contributions import Attribution, attribution
     from secretome.data import load_evidence, summarise, validate_evidence
     from secretome.errors import SecretomeError, SimulationFailed, ValidationError
     from secretome.fitting import FitResult, fit
