@@ -76,7 +76,7 @@ def _level(assays: np.ndarray, values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     scale = np.where(assays == "mtt", 100.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(assays == "annexin", values, np.log(values / scale))
+        return np.where(np.isin(assays, model.PERCENT_ASSAYS), values, np.log(values / scale))
 
 
 def attribution(
@@ -133,7 +133,8 @@ def attribution(
     assays = full["assay"].to_numpy()
     level = _level(assays, full["value"])
     # Annexin reports the treated arm's %: its change is against the control's %
-    total = np.where(assays == "annexin", level - full["control"].to_numpy(), level)
+    percent = np.isin(assays, model.PERCENT_ASSAYS)
+    total = np.where(percent, level - full["control"].to_numpy(), level)
     table = pd.DataFrame(
         {
             "scenario": full["scenario"],
@@ -141,7 +142,7 @@ def attribution(
             "assay": full["assay"],
             "time_h": full["time_h"],
             "dose": full["dose"],
-            "unit": np.where(assays == "annexin", "% points", "ln FC"),
+            "unit": np.where(percent, "% points", "ln FC"),
             "value": full["value"],
             "total": total,
         }

@@ -36,6 +36,7 @@ import pandas as pd
 from secretome.errors import Problem, SecretomeError, ValidationError
 from secretome.io import atomic_write
 from secretome.paths import models_dir as _default_models_dir
+from secretome.sbml_export import annotated_sbml
 
 MODULES: tuple[str, ...] = (
     "secretome",
@@ -53,6 +54,20 @@ FUNCTIONS_FILE = "functions.ant"
 PARAMETER_FILE = "parameters.csv"
 OBSERVABLE_FILE = "observables.csv"
 CONSERVED_FILE = "conserved.csv"
+#: Facts the model reads as parameters (optional; :func:`context_facts`).
+CELL_LINE_FILE = "cell_lines.csv"
+MSC_SOURCE_FILE = "msc_sources.csv"
+ACTIVITY_FILE = "species_activity.csv"
+#: Receptor chains of ``cell_lines.csv`` -> the model parameter of their level.
+RECEPTOR_CHAINS = {
+    "gc": "rc_gc",
+    "il2rb": "rc_il2rb",
+    "il4ra": "rc_il4ra",
+    "il13ra1": "rc_il13ra1",
+}
+#: TP53 and CDKN2A status words of ``cell_lines.csv`` -> switch values.
+TP53_STATUS = {"wild_type": 1.0, "mutant": 0.0}
+CDKN2A_STATUS = {"present": 1.0, "deleted": 0.0}
 MODEL_ID = "secretome"
 
 CELL_LINES: tuple[str, ...] = ("AGS", "A431", "MDA-MB-231", "KG1a_CD34")
@@ -72,8 +87,18 @@ PARAMETER_COLUMNS: tuple[str, ...] = (
     "description",
 )
 SCOPES: tuple[str, ...] = ("shared", "cell_line", "msc_source", "input")
-ASSAYS: tuple[str, ...] = ("qpcr", "western", "annexin", "mtt", "elisa", "wound")
-FORMS: tuple[str, ...] = ("mrna", "protein", "phospho", "cleaved_pro_ratio", "secreted", "cells")
+ASSAYS: tuple[str, ...] = ("qpcr", "western", "annexin", "mtt", "elisa", "wound", "cell_cycle")
+#: Assays that report a % of all cells in the treated arm (not treated / control).
+PERCENT_ASSAYS: tuple[str, ...] = ("annexin", "cell_cycle")
+FORMS: tuple[str, ...] = (
+    "mrna",
+    "rna",
+    "protein",
+    "phospho",
+    "cleaved_pro_ratio",
+    "secreted",
+    "cells",
+)
 OBSERVABLE_COLUMNS: tuple[str, ...] = (
     "name",
     "assay",
@@ -297,6 +322,177 @@ def _is_true(value: object) -> bool | None:
     return True if s == "true" else False if s == "false" else None
 
 
+def _fact_row(name, scope, context, value, lower, upper, estimate, source, description):
+    return {
+        "name": name,
+        "scope": scope,
+        "context": context,
+        "value": repr(float(value)),
+        "lower": repr(float(lower)),
+        "upper": repr(float(upper)),
+        "unit": "1",
+        "estimate": "true" if estimate else "false",
+        "source": source,
+        "description": description,
+    }
+
+
+def context_facts(directory: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parameter rows made from the cell-line and cross-species tables, if present.
+
+    ``cell_lines.csv`` gives per cell line its TP53 status (``tp53_wt``: 1 wild
+    type, 0 mutant), its CDKN2A status (``cdkn2a``: 1 present, 0 deleted) and its
+    receptor chain levels (``rc_gc``, ``rc_il2rb``, ``rc_il4ra``, ``rc_il13ra1``),
+    each with its source; ``msc_sources.csv`` the species of each MSC source; and
+    ``species_activity.csv`` the activity of a cytokine made by one species on
+    another's cells, which becomes ``act_<cytokine>`` per MSC source for the
+    species of the tumour cells. Facts are fixed (bounds equal to the value),
+    except activities the table marks ``estimate``.
+
+    Parameters
+    ----------
+    directory : path-like
+        The model directory; a model without these tables gets no rows.
+
+    Returns
+    -------
+    rows : pandas.DataFrame
+        In the columns of :data:`PARAMETER_COLUMNS`, as strings.
+    problems : list of Problem
+        Each naming the table, row and field at fault.
+    """
+    directory = Path(directory)
+    rows: list[dict] = []
+    problems: list[Problem] = []
+    lines_file = directory / CELL_LINE_FILE
+    if not lines_file.is_file():
+        return pd.DataFrame(columns=list(PARAMETER_COLUMNS)), problems
+    lines = pd.read_csv(lines_file, dtype=str, keep_default_na=False)
+    target_species = set()
+    for i, r in lines.iterrows():
+        where = f"{CELL_LINE_FILE}, row {int(i) + 2} (cell_line={r.get('cell_line', '?')})"
+        line = r.get("cell_line", "")
+        if line not in CELL_LINES:
+            problems.append(
+                Problem(where, "cell_line", f"unknown; known: {', '.join(CELL_LINES)}")
+            )
+            continue
+        target_species.add(r.get("species", ""))
+        for field_, table_, pname, words in (
+            ("tp53", "tp53_source", "tp53_wt", TP53_STATUS),
+            ("cdkn2a", "cdkn2a_source", "cdkn2a", CDKN2A_STATUS),
+        ):
+            word = r.get(field_, "")
+            if word not in words:
+                problems.append(Problem(where, field_, f"'{word}' not one of {', '.join(words)}"))
+                continue
+            if not r.get(table_, "").strip():
+                problems.append(Problem(where, table_, "empty; give a source"))
+            v = words[word]
+            rows.append(
+                _fact_row(
+                    pname,
+                    "cell_line",
+                    line,
+                    v,
+                    v,
+                    v,
+                    False,
+                    f"{CELL_LINE_FILE}: {word}; {r.get(table_, '')}",
+                    f"{field_.upper()} status switch (1 = {next(iter(words))})",
+                )
+            )
+        if not r.get("receptor_source", "").strip():
+            problems.append(Problem(where, "receptor_source", "empty; give a source"))
+        for chain, pname in RECEPTOR_CHAINS.items():
+            try:
+                v = float(r.get(chain, ""))
+            except ValueError:
+                v = float("nan")
+            if not (math.isfinite(v) and v >= 0):
+                problems.append(
+                    Problem(where, chain, f"'{r.get(chain, '')}' is not a number >= 0")
+                )
+                continue
+            rows.append(
+                _fact_row(
+                    pname,
+                    "cell_line",
+                    line,
+                    v,
+                    v,
+                    v,
+                    False,
+                    f"{CELL_LINE_FILE}: {r.get('receptor_source', '')}",
+                    f"relative level of the receptor chain {chain}",
+                )
+            )
+    missing = [c for c in CELL_LINES if c not in set(lines.get("cell_line", []))]
+    if missing:
+        problems.append(Problem(CELL_LINE_FILE, "cell_line", f"no row for {', '.join(missing)}"))
+
+    sources_file, activity_file = directory / MSC_SOURCE_FILE, directory / ACTIVITY_FILE
+    for f in (sources_file, activity_file):
+        if not f.is_file():
+            problems.append(Problem(str(f), "", f"missing (needed beside {CELL_LINE_FILE})"))
+    if problems or not sources_file.is_file() or not activity_file.is_file():
+        return pd.DataFrame(rows, columns=list(PARAMETER_COLUMNS)), problems
+    if len(target_species) != 1:
+        problems.append(
+            Problem(
+                CELL_LINE_FILE,
+                "species",
+                "the model's activity parameters need one "
+                f"species for every cell line, found {sorted(target_species)}",
+            )
+        )
+        return pd.DataFrame(rows, columns=list(PARAMETER_COLUMNS)), problems
+    target = target_species.pop()
+    producer = dict(
+        pd.read_csv(sources_file, dtype=str, keep_default_na=False)[
+            ["msc_source", "species"]
+        ].itertuples(index=False, name=None)
+    )
+    activity = pd.read_csv(activity_file, dtype=str, keep_default_na=False)
+    for source in MSC_SOURCES:
+        if source not in producer:
+            problems.append(Problem(MSC_SOURCE_FILE, "msc_source", f"no row for {source}"))
+            continue
+        for cytokine in dict.fromkeys(activity["cytokine"]):
+            hit = activity[
+                (activity["cytokine"] == cytokine)
+                & (activity["producer"] == producer[source])
+                & (activity["target"] == target)
+            ]
+            where = f"{ACTIVITY_FILE} ({cytokine}, {producer[source]} on {target})"
+            if len(hit) != 1:
+                problems.append(Problem(where, "", f"needs exactly one row, found {len(hit)}"))
+                continue
+            r = hit.iloc[0]
+            nums = pd.to_numeric(r[["activity", "lower", "upper"]], errors="coerce")
+            if nums.isna().any() or not (0 < nums["lower"] <= nums["activity"] <= nums["upper"]):
+                problems.append(Problem(where, "activity", "needs 0 < lower <= activity <= upper"))
+                continue
+            est = _is_true(r["estimate"])
+            if est is None or not r["source"].strip():
+                problems.append(Problem(where, "estimate/source", "true/false and a source"))
+                continue
+            rows.append(
+                _fact_row(
+                    f"act_{cytokine}",
+                    "msc_source",
+                    source,
+                    nums["activity"],
+                    nums["lower"],
+                    nums["upper"],
+                    est,
+                    f"{ACTIVITY_FILE}: {r['source']}",
+                    f"activity of {producer[source]} {cytokine} on {target} receptors",
+                )
+            )
+    return pd.DataFrame(rows, columns=list(PARAMETER_COLUMNS)), problems
+
+
 def load_parameter_table(
     path: str | Path | None = None, *, model_parameters: set[str] | frozenset[str] | None = None
 ) -> pd.DataFrame:
@@ -340,10 +536,14 @@ def load_parameter_table(
     table = raw[list(PARAMETER_COLUMNS)].copy()
     for col in ("name", "scope", "context", "unit", "source", "description"):
         table[col] = table[col].str.strip()
+    facts, fact_problems = context_facts(path.resolve().parent)
+    problems += fact_problems
+    n_rows = len(table)
+    table = pd.concat([table, facts], ignore_index=True)
     numeric = {c: pd.to_numeric(table[c], errors="coerce") for c in ("value", "lower", "upper")}
     estimate = table["estimate"].map(_is_true)
 
-    for i, row in table.iterrows():
+    for i, row in table.iloc[:n_rows].iterrows():
         where = f"{fname}, row {int(i) + 2} (name={row['name'] or '?'})"
         if not row["name"]:
             problems.append(Problem(where, "name", "empty"))
@@ -374,9 +574,10 @@ def load_parameter_table(
             if pd.isna(v) or not math.isfinite(v):
                 problems.append(Problem(where, col, f"'{row[col]}' is not a finite number"))
                 continue
-            if v < 0 or (v == 0 and scope != "input"):
+            fixed = numeric["lower"][i] == numeric["upper"][i]
+            if v < 0 or (v == 0 and scope != "input" and not fixed):
                 problems.append(
-                    Problem(where, col, f"{v:g} must be > 0 (>= 0 only for scope input)")
+                    Problem(where, col, f"{v:g} must be > 0 (>= 0 for inputs and fixed values)")
                 )
             values[col] = v
         if len(values) == 3 and not values["lower"] <= values["value"] <= values["upper"]:
@@ -399,18 +600,21 @@ def load_parameter_table(
         if not row["unit"]:
             problems.append(Problem(where, "unit", "empty"))
 
+    def row_name(i: int) -> str:
+        return f"{fname}, row {int(i) + 2}" if i < n_rows else "the cell-line and activity tables"
+
     dup = table.duplicated(["name", "context"], keep="first")
     for i in table.index[dup]:
         problems.append(
             Problem(
-                f"{fname}, row {int(i) + 2} (name={table.at[i, 'name']})",
+                f"{row_name(i)} (name={table.at[i, 'name']})",
                 "context",
                 f"duplicate (name, context) = ({table.at[i, 'name']}, {table.at[i, 'context']!r})",
             )
         )
     for name, group in table.groupby("name", sort=False):
         scopes = set(group["scope"])
-        first = f"{fname}, row {int(group.index[0]) + 2} (name={name})"
+        first = f"{row_name(group.index[0])} (name={name})"
         if len(scopes) > 1:
             problems.append(Problem(first, "scope", f"mixed scopes {sorted(scopes)}"))
             continue
@@ -429,9 +633,7 @@ def load_parameter_table(
     for name in sorted(names - set(model_parameters)):
         i = table.index[table["name"] == name][0]
         problems.append(
-            Problem(
-                f"{fname}, row {int(i) + 2} (name={name})", "name", "not a parameter of the model"
-            )
+            Problem(f"{row_name(i)} (name={name})", "name", "not a parameter of the model")
         )
     for name in sorted(set(model_parameters) - names):
         problems.append(Problem(fname, "name", f"model parameter '{name}' has no row"))
@@ -754,7 +956,11 @@ def sbml_errors(sbml: str) -> list[str]:
 
 
 def write_sbml(spec: ModelSpec, path: str | Path) -> Path:
-    """Write the model as SBML (generated by Antimony), after validating it.
+    """Write the model as SBML for other tools, after validating it.
+
+    The SBML that Antimony generates with units, names, SBO terms, MIRIAM
+    annotations and notes added (:func:`secretome.sbml_export.annotated_sbml`);
+    the simulators use the same mathematics (``spec.sbml``).
 
     Parameters
     ----------
@@ -772,10 +978,11 @@ def write_sbml(spec: ModelSpec, path: str | Path) -> Path:
     ------
     SecretomeError
         If libSBML finds an error in the generated SBML."""
-    errors = sbml_errors(spec.sbml)
+    sbml = annotated_sbml(spec)
+    errors = sbml_errors(sbml)
     if errors:
         raise SecretomeError("generated SBML is invalid:\n" + "\n".join(errors))
-    return atomic_write(path, spec.sbml)
+    return atomic_write(path, sbml)
 
 
 __all__ = [

@@ -6,16 +6,17 @@
 * ``observables``: one row per (observable, sampling time, dose) with the treated and
   control model quantities and ``value``, what the assay reports (DESIGN.md §3):
 
-  ========  ==========================================================
-  assay     value
-  ========  ==========================================================
-  qpcr      mRNA treated / control (2^-ΔΔCt against a stable reference)
-  western   protein (or phospho, or cleaved/pro ratio) treated / control
-  elisa     medium cytokine treated / control
-  annexin   % of all cells early (Annexin⁺PI⁻) or late (Annexin⁺PI⁺) apoptotic, treated arm
-  mtt       100 × viable cells treated / control
-  wound     migration index treated / control
-  ========  ==========================================================
+  ==========  ========================================================
+  assay       value
+  ==========  ========================================================
+  qpcr        mRNA treated / control (2^-ΔΔCt against a stable reference)
+  western     protein (or phospho, or cleaved/pro ratio) treated / control
+  elisa       medium cytokine treated / control
+  annexin     % of all cells early (Annexin⁺PI⁻) or late (Annexin⁺PI⁺) apoptotic, treated arm
+  cell_cycle  % of all cells cycling or arrested, treated arm
+  mtt         100 × viable cells treated / control
+  wound       migration index treated / control
+  ==========  ========================================================
 
 * ``timecourses``: every observable and medium cytokine over time, per arm and dose.
 
@@ -130,7 +131,7 @@ def _assay_form(assay: str) -> tuple[bool, float]:
         return True, 1.0
     if assay == "mtt":
         return True, 100.0
-    if assay == "annexin":
+    if assay in model.PERCENT_ASSAYS:
         return False, 1.0
     raise ValueError(f"unknown assay {assay!r}")
 
