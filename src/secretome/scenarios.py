@@ -57,7 +57,7 @@ _TOP_KEYS = {
     "perturbations",
 }
 _DELIVERY_KEYS = {"mode", "msc_cells", "msc_per_tumour_cell", "tumour_cells", "medium_ml"}
-_DELIVERY_KEYS |= {"cm_fraction"}
+_DELIVERY_KEYS |= {"cm_fraction", "well_capacity_cells", "well_capacity_source"}
 _PERTURBATION_KEYS = {"type", "target", "fraction", "scale", "arms"}
 
 
@@ -114,6 +114,13 @@ class Scenario:
         Sampling and medium-change times, hours from the start of exposure.
     msc_cells, cm_fraction : tuple of float
         The doses (see above); ``tumour_cells`` and ``medium_ml`` describe the well.
+    well_capacity_cells : float or None
+        Tumour cells the well holds at confluence (adherent) or at the line's
+        maximal density (suspension); with ``tumour_cells`` it sets the model
+        input ``capacity`` (growth stops when the well is full).
+    well_capacity_source : str
+        Where that number comes from (a paper's sentence, a vendor's table, or
+        "assumed" with a reason).
     perturbations : tuple of Perturbation
     source : str
         The file it was read from.
@@ -128,6 +135,8 @@ class Scenario:
     msc_cells: tuple[float, ...] = ()
     tumour_cells: float | None = None
     medium_ml: float = 2.0
+    well_capacity_cells: float | None = None
+    well_capacity_source: str = ""
     cm_fraction: tuple[float, ...] = ()
     preincubation_h: float = 0.0
     medium_changes_h: tuple[float, ...] = ()
@@ -255,6 +264,20 @@ def parse_scenario(doc: Mapping[str, Any], where: str = "scenario") -> Scenario:
 
     tumour = dnum("tumour_cells", positive=True) if "tumour_cells" in delivery else None
     medium = dnum("medium_ml", positive=True) if "medium_ml" in delivery else 2.0
+    capacity = (
+        dnum("well_capacity_cells", positive=True) if "well_capacity_cells" in delivery else None
+    )
+    capacity_source = str(delivery.get("well_capacity_source", "")).strip()
+    if capacity is not None:
+        if tumour is None:
+            msg = "well_capacity_cells needs delivery.tumour_cells (the cells seeded)"
+            problems.append(Problem(where, "delivery.tumour_cells", msg))
+        elif capacity <= tumour:
+            msg = f"{capacity:g} cells is no more than the {tumour:g} seeded: the well holds more"
+            problems.append(Problem(where, "delivery.well_capacity_cells", msg))
+        if not capacity_source:
+            msg = "give the source of well_capacity_cells (or 'assumed: <why>')"
+            problems.append(Problem(where, "delivery.well_capacity_source", msg))
     msc: tuple[float, ...] = ()
     cm: tuple[float, ...] = ()
     if mode == "transwell":
@@ -330,6 +353,8 @@ def parse_scenario(doc: Mapping[str, Any], where: str = "scenario") -> Scenario:
         msc_cells=msc,
         tumour_cells=tumour,
         medium_ml=medium if medium is not None else 2.0,
+        well_capacity_cells=capacity,
+        well_capacity_source=capacity_source,
         cm_fraction=cm,
         preincubation_h=pre or 0.0,
         duration_h=duration or 0.0,
@@ -444,6 +469,18 @@ def load_scenario(path: str | Path) -> Scenario:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SecretomeError(f"{p}: not valid TOML ({exc})") from None
     return parse_scenario(doc, str(p))
+
+
+def capacity_input(scenario: Scenario) -> float | None:
+    """The model input ``capacity``: cells the well holds over cells seeded.
+
+    ``None`` when the scenario does not state its well's capacity. Models that
+    limit growth by the well (model v2) read it; simulation sets it in both arms,
+    which share the well.
+    """
+    if scenario.well_capacity_cells is None or not scenario.tumour_cells:
+        return None
+    return scenario.well_capacity_cells / scenario.tumour_cells
 
 
 def segments(

@@ -43,7 +43,7 @@ import pandas as pd
 
 from secretome import compiled, libroadrunner, model
 from secretome.errors import SecretomeError, SimulationFailed
-from secretome.scenarios import Scenario, model_inputs
+from secretome.scenarios import Scenario, capacity_input, model_inputs
 
 #: Columns of :attr:`SimulationResult.observables`.
 OBSERVABLE_COLUMNS = (
@@ -217,9 +217,17 @@ def simulate(
         times = np.unique(np.asarray(scenario.sampling_h, dtype=float))
     at = np.searchsorted(times, scenario.sampling_h)
     arms = [("control", None)] + [("treated", d) for d in scenario.doses]
+    # a model that limits growth by the well reads the scenario's capacity
+    well = capacity_input(scenario) if "capacity" in known else None
+    shared = {} if well is None else {"capacity": well}
     runs = {
         (arm, dose): run_arm(
-            spec, scenario, params, model_inputs(scenario, dose, arm=arm), variables, times
+            spec,
+            scenario,
+            params,
+            {**shared, **model_inputs(scenario, dose, arm=arm)},
+            variables,
+            times,
         )
         for arm, dose in arms
     }
