@@ -17,7 +17,9 @@ empty cache directory (Numba compiles) and again with the filled one (it loads).
 
 Absolute rates depend on the machine and its load (recorded in the output as the
 1-minute load average); ``speedup_vs_scipy`` is a ratio of two measurements taken
-back to back and is much less sensitive to it.
+back to back and is much less sensitive to it. ``model_v2`` times the candidate
+model of ``models/v2`` against the shipped one at their nominal points, back to
+back (issue 12 asks v2 to stay within 2x of v1 per parameter set).
 """
 
 from __future__ import annotations
@@ -207,6 +209,26 @@ def first_call_s(cache: Path) -> float:
     return round(float(out.stdout.strip().splitlines()[-1]), 2)
 
 
+def model_v2(scenario, n: int) -> dict:
+    """ms per set of the shipped model and of models/v2 at their nominal points."""
+    from secretome.paths import models_dir
+    from secretome.simulation import simulate
+
+    v2 = str(models_dir() / "v2")
+    simulate(scenario, timecourses=False, models_dir=v2)  # compile outside the timing
+    v1_s, _ = time_sets(lambda s, p: simulate(s, p, timecourses=False), scenario, [{}] * n)
+    v2_s, failed = time_sets(
+        lambda s, p: simulate(s, p, timecourses=False, models_dir=v2), scenario, [{}] * n
+    )
+    return {
+        "sets": n,
+        "v1_ms_per_set": round(1e3 * v1_s / n, 3),
+        "v2_ms_per_set": round(1e3 * v2_s / n, 3),
+        "v2_over_v1": round(v2_s / v1_s, 2),
+        "v2_failed": failed,
+    }
+
+
 def run(quick: bool) -> dict:
     import tempfile
 
@@ -271,6 +293,7 @@ def run(quick: bool) -> dict:
         "time_shares": shares,
         "tolerance_study_roadrunner": tolerances,
         "setup_s": round(setup_s, 2),
+        "model_v2": model_v2(scenario, 30 if quick else 300),
     }
     if not quick:
         with tempfile.TemporaryDirectory() as cache:
