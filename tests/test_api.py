@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "bdf": 0,
     "io": 1,
     "codegen": 1,
+    "sbml_export": 1,
     "parallel": 1,
     "data": 2,
     "model": 2,
@@ -39,12 +40,14 @@ LAYERS: dict[str, int] = {
     "objective": 7,
     "fitting": 8,
     "petab_export": 8,
+    "omex_export": 8,
     "identifiability": 9,
     "report": 10,
     "gsa_report": 11,
     "contributions_report": 11,
     "cli_common": 12,
     "cli_sensitivity": 13,
+    "cli_export": 13,
     "cli": 14,
 }
 

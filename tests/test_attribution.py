@@ -71,3 +71,17 @@ def test_figure_has_one_panel_per_unit_with_labelled_axes(kg1a):
     ]
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert "elisa_IL2 @168 h" in ticks
+
+
+def test_cli_simulate_writes_the_attribution(tmp_path, capsys):
+    import pandas as pd
+
+    from secretome.cli import main
+
+    out = tmp_path / "run"
+    assert main(["simulate", "farahzadi2024_KG1a_CD34", "--attribution", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "attribution.csv").set_index("observable")
+    assert list(table.columns[-5:]) == [*FACTORS, "interaction"]
+    assert table.loc["elisa_IL2", "IL2"] == pytest.approx(table.loc["elisa_IL2", "total"])
+    assert (out / "attribution.png").stat().st_size > 0
+    assert "what each secretome factor contributes" in capsys.readouterr().out

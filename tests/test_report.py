@@ -59,9 +59,7 @@ def test_cli_reproduce_and_simulate(tmp_path, capsys):
     assert cli.main(args) == 0
     assert (sweep / "dose_response.png").is_file()
     times = tmp_path / "times"
-    assert (
-        cli.main(["simulate", "najafi2024_MDA-MB-231", "--times", "6,24,72", "--out", str(times)])
-        == 0
-    )
+    args = ["simulate", "najafi2024_MDA-MB-231", "--times", "6,24,72", "--duration", "72"]
+    assert cli.main([*args, "--out", str(times)]) == 0
     assert set(pd.read_csv(times / "observables.csv")["time_h"]) == {6, 24, 72}
     assert (times / "time_response.png").is_file()

@@ -25,8 +25,11 @@ What each secretome factor contributes (:mod:`secretome.contributions`,
     attribution, Attribution
 Reports: files and figures a person reads (:mod:`secretome.report`)
     reproduce, simulation_report, shipped_parameters
-Files and exchange (:mod:`secretome.io`, :mod:`secretome.petab_export`)
-    read_parameter_file, export_petab
+Parameter sets, checked against the table and named (:mod:`secretome.parameter_sets`)
+    shipped_fit, nominal_parameters, choose_parameters, check_values
+Files and exchange (:mod:`secretome.io`, :mod:`secretome.petab_export`,
+:mod:`secretome.omex_export`, :mod:`secretome.sbml_export`)
+    read_parameter_file, export_petab, export_omex
 Errors (:mod:`secretome.errors`)
     SecretomeError (bad input a user can fix), ValidationError, SimulationFailed
 
@@ -62,6 +65,7 @@ _API: dict[str, str] = {
     **dict.fromkeys(["reproduce", "simulation_report", "shipped_parameters"], "report"),
     "read_parameter_file": "io",
     "export_petab": "petab_export",
+    "export_omex": "omex_export",
     **dict.fromkeys(["SecretomeError", "ValidationError", "SimulationFailed"], "errors"),
 }
 
@@ -84,6 +88,7 @@ __all__ = [  # literal, so linters see it; tests/test_api.py checks it against _
     "classify",
     "compare",
     "evidence_for",
+    "export_omex",
     "export_petab",
     "fit",
     "jacobian_check",
@@ -122,6 +127,7 @@ _MODULES = frozenset(
         "identifiability",
         "model",
         "objective",
+        "parameter_sets",
         "report",
         "scenarios",
         "simulation",
@@ -157,6 +163,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from secretome.io import read_parameter_file
     from secretome.model import ModelSpec, load_model, parameter_values, write_sbml
     from secretome.objective import FitConfig, Objective, load_fit_config
+    from secretome.omex_export import export_omex
     from secretome.petab_export import export_petab
     from secretome.report import reproduce, shipped_parameters, simulation_report
     from secretome.scenarios import Perturbation, Scenario, load_scenario, shipped_scenarios

@@ -13,10 +13,17 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from secretome import cli_sensitivity
-from secretome.cli_common import add_executor_args
+from secretome import cli_export, cli_sensitivity
+from secretome.cli_common import (
+    LazyBar,
+    add_executor_args,
+    add_parameter_args,
+    finite_float,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 from secretome.errors import SecretomeError
-from secretome.io import read_parameter_file
 
 EXIT_USER_ERROR = 2
 
@@ -26,7 +33,11 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
     if args.validate is not None:
         table = data.load_evidence(args.validate)
-        print(f"{args.validate}: valid ({len(table)} rows)")
+        warnings = data.check_readouts(table, str(args.validate))
+        for w in warnings:
+            print(f"secretome data: warning: {w}", file=sys.stderr)
+        noted = f"; {len(warnings)} warning(s) on stderr" if warnings else ""
+        print(f"{args.validate}: valid ({len(table)} rows{noted})")
         return 0
     table = data.load_evidence()
     print(data.format_summary(data.summarise(table)))
@@ -44,76 +55,74 @@ def _number_list(text: str) -> list[float]:
     return values
 
 
-def _scenario_from_args(args: argparse.Namespace):
-    from secretome import scenarios
-
-    scenario = scenarios.load_scenario(args.scenario)
-    changes: dict = {}
-    if args.doses is not None:
-        field = "msc_cells" if scenario.mode == "transwell" else "cm_fraction"
-        changes[field] = tuple(args.doses)
-    if args.msc_cells is not None:
-        if scenario.mode != "transwell":
-            raise SecretomeError("--msc-cells is for transwell scenarios; use --cm-fraction")
-        changes["msc_cells"] = (args.msc_cells,)
-    if args.cm_fraction is not None:
-        if scenario.mode != "conditioned_medium":
-            raise SecretomeError("--cm-fraction is for conditioned-medium scenarios")
-        changes["cm_fraction"] = (args.cm_fraction,)
-    if args.times is not None:
-        changes["sampling_h"] = tuple(sorted(args.times))
-        changes["duration_h"] = max(args.duration or scenario.duration_h, *args.times)
-    if args.duration is not None:
-        changes["duration_h"] = args.duration
-        if args.times is None:
-            changes["sampling_h"] = (args.duration,)
-    if args.neutralise:
-        extra = tuple(
-            scenarios.Perturbation("neutralise", target, 1.0, "both") for target in args.neutralise
-        )
-        changes["perturbations"] = scenario.perturbations + extra
-    return scenario.with_changes(**changes) if changes else scenario
-
-
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from secretome import report
+    from secretome import report, scenarios
+    from secretome.parameter_sets import choose_parameters
 
-    scenario = _scenario_from_args(args)
-    params = read_parameter_file(args.params) if args.params else None
-    done = report.simulation_report(
-        scenario, args.out, params, observables=args.observables, backend=args.backend
+    scenario = scenarios.modify(
+        scenarios.load_scenario(args.scenario),
+        doses=args.doses,
+        msc_cells=args.msc_cells,
+        cm_fraction=args.cm_fraction,
+        duration=args.duration,
+        times=args.times,
+        neutralise=args.neutralise or (),
     )
-    table = done.shown.drop(columns=["scenario"])
+    pset = choose_parameters(
+        args.params, nominal=args.nominal, allow_outside_bounds=args.allow_outside_bounds
+    )
+    done = report.simulation_report(
+        scenario, args.out, pset, observables=args.observables, backend=args.backend
+    )
+    variant = done.variant
+    print(f"scenario: {scenario.name} ({variant.label})")
+    if not variant.comparable:
+        print(
+            f"  not scored against {scenario.study}'s data: they are from the experiment "
+            "as published (comparison.csv: agreement 'not scored')"
+        )
+    print(f"parameters: {pset.label}")
+    table = done.shown.drop(columns=["scenario", "variant", "parameters"])
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    names = ", ".join(p.name for p in done.written)
+    written = list(done.written)
+    if args.attribution:
+        from secretome.contributions import attribution
+        from secretome.contributions_report import write_attribution
+
+        parts = attribution(
+            scenario, pset.as_dict(), observables=args.observables, backend=args.backend
+        )
+        written += write_attribution(parts, done.out_dir)
+        print("\nwhat each secretome factor contributes (attribution.csv):")
+        shown = parts.table.drop(columns=["scenario", "assay"])
+        print(shown.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    names = ", ".join(p.name for p in written)
     print(f"\nwrote {names} to {done.out_dir}", file=sys.stderr)
     return 0
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from secretome import fitting, objective, report
-    from secretome.io import atomic_write
-
-    config = objective.load_fit_config(args.config)
     import dataclasses
 
+    from secretome import fitting, objective, report
+    from secretome.io import atomic_write, check_output_dir
+    from secretome.parameter_sets import ParameterSet
+
+    out = check_output_dir(args.out, "--out")
+    config = objective.load_fit_config(args.config)
     if args.max_nfev is not None:
         config = dataclasses.replace(config, max_nfev=args.max_nfev)
     if args.qualitative_sigma is not None:
-        if args.qualitative_sigma <= 0:
-            raise SecretomeError("--qualitative-sigma must be positive")
         config = dataclasses.replace(config, qualitative_sigma=args.qualitative_sigma)
-    out = Path(args.out)
-    bar = tqdm(total=args.starts, desc="fit", unit="start", file=sys.stderr)
+    bar = LazyBar(desc="fit", unit="start")
     state = {"best": float("inf"), "failures": 0}
 
     def progress(result, done: int, total: int) -> None:
         state["best"] = min(state["best"], result.cost)
         state["failures"] += result.failures
-        bar.set_postfix(best=f"{state['best']:.4g}", failed_sims=state["failures"])
-        bar.update(done - bar.n)
+        b = bar.get(total)
+        b.set_postfix(best=f"{state['best']:.4g}", failed_sims=state["failures"])
+        b.update(done - b.n)
 
     with bar:
         result = fitting.fit(
@@ -131,13 +140,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     atomic_write(out / "best_parameters.csv", fitting.parameters_table(result).to_csv(index=False))
     fitting.write_parameter_file(result, out / "fitted_parameters.csv")
     report.save_figure(report.plot_waterfall(result.starts), out / "waterfall.png")
-    report.reproduce(
-        out / "fit_vs_data",
-        result.best_parameters,
-        params_label=(
-            f"best of {args.starts} starts (seed {args.seed}), objective {result.best_cost:.4g}"
-        ),
+    label = (
+        f"fitted: best of {args.starts} starts (seed {args.seed}), "
+        f"objective {result.best_cost:.4g} ({out / 'fitted_parameters.csv'})"
     )
+    fitted = ParameterSet(result.best_parameters, label, f"fit {out.name}")
+    report.reproduce(out / "fit_vs_data", fitted)
     print(f"best objective {result.best_cost:.6g} (start {int(result.starts['start'].iloc[0])})")
     written = "starts.csv, best_parameters.csv, fitted_parameters.csv, waterfall.png, fit_vs_data/"
     print(f"wrote {written} to {out}")
@@ -155,32 +163,39 @@ def _load_fit_dir(fit_dir: Path):
     for f in (problem_file, best_file):
         if not f.is_file():
             raise SecretomeError(f"{f}: not found; run `secretome fit --out {fit_dir}` first")
-    problem = json.loads(problem_file.read_text())
-    config = objective.FitConfig(
-        **{**problem["config"], "parameters": tuple(problem["config"]["parameters"])}
-    )
-    best = pd.read_csv(best_file).set_index("key")
-    keys = problem["parameters"]
+    try:
+        problem = json.loads(problem_file.read_text(encoding="utf-8"))
+        config = objective.FitConfig(
+            **{**problem["config"], "parameters": tuple(problem["config"]["parameters"])}
+        )
+        keys = list(problem["parameters"])
+        studies = problem["studies"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SecretomeError(
+            f"{problem_file}: not the problem file of a `secretome fit` run ({exc!r})"
+        ) from None
+    try:
+        best = pd.read_csv(best_file).set_index("key")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, ValueError) as exc:
+        raise SecretomeError(f"{best_file}: not a readable parameter table ({exc})") from None
     missing = [k for k in keys if k not in best.index]
     if missing:
         raise SecretomeError(f"{best_file}: no value for {', '.join(missing)}")
-    return config, problem["studies"], np.array([best.loc[k, "log10"] for k in keys])
+    return config, studies, np.array([float(best.loc[k, "log10"]) for k in keys])
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from secretome import identifiability as ident
     from secretome import report
-    from secretome.io import atomic_write
+    from secretome.io import atomic_write, check_output_dir
 
+    out = check_output_dir(args.out or Path(args.fit_dir) / "profiles", "--out")
     config, studies, best_x = _load_fit_dir(Path(args.fit_dir))
-    out = Path(args.out or Path(args.fit_dir) / "profiles")
-    bar = tqdm(desc="profile", unit="point", file=sys.stderr)
+    bar = LazyBar(desc="profile", unit="point")
 
     def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+        b = bar.get(total)
+        b.update(done - b.n)
 
     with bar:
         profiles = ident.profile(
@@ -202,6 +217,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     report.save_figure(
         report.plot_profiles(profiles, classes, ident.THRESHOLD), out / "profiles.png"
     )
+    print(f"profiles around the best point of {args.fit_dir} (best_parameters.csv)")
     print(classes[["key", "class", "max_delta", "unique_fraction"]].to_string(index=False))
     print(f"wrote profiles.csv, identifiability.csv, profiles.png to {out}")
     return 0
@@ -210,8 +226,9 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 def _cmd_loso(args: argparse.Namespace) -> int:
     from secretome import identifiability as ident
     from secretome import objective
-    from secretome.io import atomic_write
+    from secretome.io import atomic_write, check_output_dir
 
+    out = check_output_dir(args.out, "--out")
     config = objective.load_fit_config(args.config)
     table = ident.leave_one_study_out(
         config,
@@ -221,7 +238,6 @@ def _cmd_loso(args: argparse.Namespace) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
     )
-    out = Path(args.out)
     atomic_write(out / "leave_one_study_out.csv", table.to_csv(index=False))
     summary = table.groupby(["held_out", "kind"])["agreement"].agg(
         agree=lambda a: int((a == "agree").sum()), total="size"
@@ -242,31 +258,30 @@ def _cmd_export_petab(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from secretome import report
+    from secretome.parameter_sets import choose_parameters
 
-    bar = tqdm(desc="reproduce", unit="step", file=sys.stderr)
+    pset = choose_parameters(
+        args.params, nominal=args.nominal, allow_outside_bounds=args.allow_outside_bounds
+    )
+    bar = LazyBar(desc="reproduce", unit="step")
 
     def progress(message: str, total: int) -> None:
-        bar.total = total
-        bar.set_postfix_str(message)
-        bar.update(1)
+        b = bar.get(total)
+        b.set_postfix_str(message)
+        b.update(1)
 
-    if args.params:
-        params, label = read_parameter_file(args.params), f"from {args.params}"
-    elif args.nominal:
-        params, label = None, "nominal values of models/parameters.csv (not fitted)"
-    else:
-        params, label = report.shipped_parameters()
     with bar:
-        result = report.reproduce(
-            args.out, params, progress=progress, params_label=label, backend=args.backend
-        )
-    print(f"parameters: {label}")
+        result = report.reproduce(args.out, pset, progress=progress, backend=args.backend)
+    print(f"parameters: {pset.label}")
     counts = result.comparison["agreement"].value_counts()
     print(f"report: {Path(args.out) / 'index.html'}")
     print("agreement with the evidence: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print(
+        report.independent_agreement(result.comparison)
+        + " (readouts sharing a model law count once; control arms and readouts the "
+        "model cannot change are not counted)"
+    )
     return 0
 
 
@@ -298,7 +313,7 @@ def _add_backend(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_BACKEND,
         help=(
             "simulator: 'compiled' (Numba + BDF, about 5x faster; compiles once per "
-            "machine, ~15 s) or 'roadrunner' (libRoadRunner's CVODE); they agree to "
+            "machine, about 1 min) or 'roadrunner' (libRoadRunner's CVODE); they agree to "
             f"1e-5 (default: {DEFAULT_BACKEND})"
         ),
     )
@@ -358,27 +373,52 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Simulate the scenario's control arm and one treated arm per dose, and "
             "write DIR/observables.csv (what each assay would report at the sampling "
-            "times), DIR/timecourses.csv and figures. SCENARIO is a TOML file or the "
-            "name of a shipped scenario (experiments/scenarios/). Flags change the "
-            "common settings without writing a file; several --doses or --times give "
-            "a response-curve figure."
+            "times), DIR/timecourses.csv, figures and provenance.json. SCENARIO is a "
+            "TOML file or the name of a shipped scenario (experiments/scenarios/). "
+            "Parameters: the shipped fit (models/fitted_parameters.csv) unless --params "
+            "or --nominal; every output names the set used. Flags change the common "
+            "settings without writing a file; several --doses or --times give a "
+            "response-curve figure. A run that changes the paper's experiment (e.g. "
+            "--neutralise) is shown beside the paper's data but not scored against them."
         ),
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or shipped name")
-    p.add_argument("--params", metavar="FILE", type=Path, help="CSV of name,value overrides")
+    add_parameter_args(p)
     p.add_argument("--out", metavar="DIR", default="simulation", help="output directory")
-    p.add_argument("--msc-cells", type=float, help="MSCs per well (transwell)")
-    p.add_argument("--cm-fraction", type=float, help="conditioned-medium fraction")
+    p.add_argument("--msc-cells", type=finite_float, help="MSCs per well (transwell)")
+    p.add_argument("--cm-fraction", type=finite_float, help="conditioned-medium fraction")
     p.add_argument(
         "--doses", type=_number_list, metavar="LIST", help="dose sweep, e.g. 1e4,3e4,1e5"
     )
-    p.add_argument("--duration", type=float, metavar="H", help="exposure duration (hours)")
-    p.add_argument("--times", type=_number_list, metavar="LIST", help="sampling times (hours)")
+    p.add_argument(
+        "--duration",
+        type=finite_float,
+        metavar="H",
+        help="exposure duration (hours); alone, the run is sampled at its end",
+    )
+    p.add_argument(
+        "--times",
+        type=_number_list,
+        metavar="LIST",
+        help="sampling times (hours), within the exposure (longer runs need --duration)",
+    )
+    p.add_argument(
+        "--attribution",
+        action="store_true",
+        help=(
+            "also split each readout's change into what IL-2, IL-4, IL-15 and the lumped "
+            "other factors contribute (each omitted from what the MSCs deliver in turn): "
+            "attribution.csv and attribution.png"
+        ),
+    )
     p.add_argument(
         "--neutralise",
         action="append",
         choices=["IL2", "IL4"],
-        help="neutralise a cytokine in both arms (repeatable)",
+        help=(
+            "neutralise a cytokine in both arms (repeatable); such a run is not scored "
+            "against the paper's data"
+        ),
     )
     p.add_argument(
         "--observables",
@@ -403,12 +443,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", metavar="FILE", type=Path, help="fit configuration (TOML)")
     p.add_argument("--studies", nargs="+", metavar="STUDY", help="fit only these studies")
-    p.add_argument("--starts", type=int, default=10, help="number of starts (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the starting points (default 0)")
-    p.add_argument("--max-nfev", type=int, help="iterations per start (default: the config's)")
+    p.add_argument("--starts", type=positive_int, default=10, help="number of starts (default 10)")
+    p.add_argument(
+        "--seed", type=seed_int, default=0, help="seed of the starting points (default 0)"
+    )
+    p.add_argument(
+        "--max-nfev", type=positive_int, help="iterations per start (default: the config's)"
+    )
     p.add_argument(
         "--qualitative-sigma",
-        type=float,
+        type=positive_float,
         metavar="S",
         help="weight of qualitative results: their σ in log units (default: the config's)",
     )
@@ -430,9 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("fit_dir", metavar="FIT_DIR", help="output directory of `secretome fit`")
     p.add_argument("--params", nargs="+", metavar="KEY", help="profile only these parameters")
-    p.add_argument("--span", type=float, default=1.0, help="decades either side (default 1)")
-    p.add_argument("--points", type=int, default=4, help="points per side (default 4)")
-    p.add_argument("--max-nfev", type=int, default=10, help="re-optimisation iterations")
+    p.add_argument(
+        "--span", type=positive_float, default=1.0, help="decades either side (default 1)"
+    )
+    p.add_argument("--points", type=positive_int, default=4, help="points per side (default 4)")
+    p.add_argument("--max-nfev", type=positive_int, default=10, help="re-optimisation iterations")
     p.add_argument("--out", metavar="DIR", help="output directory (default FIT_DIR/profiles)")
     add_executor_args(p)
     p.set_defaults(func=_cmd_profile)
@@ -448,9 +494,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--config", metavar="FILE", type=Path, help="fit configuration (TOML)")
-    p.add_argument("--starts", type=int, default=2, help="starts per refit (default 2)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-nfev", type=int, help="iterations per start (default: the config's)")
+    p.add_argument("--starts", type=positive_int, default=2, help="starts per refit (default 2)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the starting points")
+    p.add_argument(
+        "--max-nfev", type=positive_int, help="iterations per start (default: the config's)"
+    )
     p.add_argument("--out", metavar="DIR", default="loso", help="output directory")
     add_executor_args(p)
     p.set_defaults(func=_cmd_loso)
@@ -459,10 +507,12 @@ def build_parser() -> argparse.ArgumentParser:
         "export-petab",
         help="write the calibration problem as PEtab v1 files",
         description=(
-            "Write DIR/problem.yaml, model.xml, conditions.tsv, measurements.tsv, "
-            "observables.tsv, parameters.tsv, qualitative_data.tsv and README.md. "
-            "PEtab v1 holds only numbers: the qualitative evidence (directions, "
-            "no-change, dose orderings) goes to qualitative_data.tsv (docs/petab.md)."
+            "Write the calibration problem as PEtab v1: DIR/problem.yaml (every fitted "
+            "row, with the qualitative evidence in measurements_qualitative.tsv in "
+            "pyPESTO's censored/ordinal extension), problem_quantitative.yaml (standard "
+            "PEtab v1, the quantitative rows only), the annotated SBML, conditions, "
+            "observables and parameters with priors and the shipped fit as the start "
+            "(docs/petab.md)."
         ),
     )
     p.add_argument("dir", metavar="DIR", type=Path, help="output directory")
@@ -470,6 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_export_petab)
 
     cli_sensitivity.add_parser(sub)
+    cli_export.add_parser(sub)
 
     p = sub.add_parser(
         "reproduce",
@@ -485,21 +536,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", metavar="DIR", default="results", help="output directory (default: results)"
     )
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--params", metavar="FILE", type=Path, help="CSV of name,value overrides")
-    which.add_argument(
-        "--nominal", action="store_true", help="use the table's nominal values, not the fitted set"
-    )
+    add_parameter_args(p)
     _add_backend(p)
     p.set_defaults(func=_cmd_reproduce)
 
     return parser
 
 
+def _value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option string, in every subcommand, that takes a value."""
+    found: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _value_options(sub)
+        elif action.option_strings and action.nargs != 0:
+            found.update(action.option_strings)
+    return found
+
+
+def _attach_negative_values(argv: Sequence[str], options: set[str]) -> list[str]:
+    """``--doses -1e4,6e4`` -> ``--doses=-1e4,6e4``.
+
+    argparse reads a value that starts with '-' and is not a plain negative number
+    ('-1e4,6e4', '-1e3') as an option and fails with "expected one argument"; no
+    option of ours starts with '-' and a digit, so such a value belongs to the
+    option before it (and is then checked, and refused, with a message that names
+    the option).
+    """
+    out: list[str] = []
+    for token in argv:
+        if (
+            out
+            and out[-1] in options
+            and len(token) > 1
+            and token[0] == "-"
+            and (token[1].isdigit() or token[1] == ".")
+        ):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``secretome`` command."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(_attach_negative_values(argv, _value_options(parser)))
     # figures are files here, never windows; the library leaves the backend alone
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from secretome.cli_common import add_executor_args
+from secretome.cli_common import (
+    LazyBar,
+    add_executor_args,
+    add_parameter_args,
+    positive_float,
+    positive_int,
+    seed_int,
+)
+from secretome.errors import SecretomeError
 
 
 def _name_list(text: str) -> list[str]:
@@ -14,16 +21,23 @@ def _name_list(text: str) -> list[str]:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from secretome import gsa as sa
     from secretome.gsa_report import write_results
-    from secretome.io import read_parameter_file
+    from secretome.io import check_output_dir
+    from secretome.parameter_sets import choose_parameters
 
+    out = check_output_dir(args.out, "--out")
     params = None
     if args.params is not None:
         params = "all" if args.params.strip() == "all" else _name_list(args.params)
-    centre = read_parameter_file(args.centre) if args.centre else None
+        if not params:
+            raise SecretomeError("--params: the list is empty (give names, or 'all')")
+    if args.outputs is not None and not args.outputs:
+        raise SecretomeError("--outputs: the list is empty")
+    pset = choose_parameters(
+        args.centre, nominal=args.nominal, allow_outside_bounds=args.allow_outside_bounds
+    )
+    centre = pset.as_dict()
     common = {
         "method": args.method,
         "params": params,
@@ -34,28 +48,22 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         "workers": args.workers,
         "scheduler": args.scheduler,
         "seed": args.seed,
+        "centre_label": pset.label,
     }
     n = args.n if args.n is not None else sa.DEFAULT_N[args.method]
     runs = [n, 2 * n] if args.check_convergence else [n]
     results = []
     for size in runs:
-        bars: list = []  # made on the first report, so bad input fails before any bar
+        # made on the first report, so bad input fails before any bar
+        with LazyBar(desc=f"{args.method} N={size}", unit="run") as bar:
 
-        def progress(done: int, total: int, bars=bars, size=size) -> None:
-            if not bars:
-                bars.append(
-                    tqdm(total=total, desc=f"{args.method} N={size}", unit="run", file=sys.stderr)
-                )
-            bars[0].update(done - bars[0].n)
+            def progress(done: int, total: int, bar=bar) -> None:
+                b = bar.get(total)
+                b.update(done - b.n)
 
-        try:
             results.append(sa.sensitivity(args.scenario, n=size, progress=progress, **common))
-        finally:
-            for bar in bars:
-                bar.close()
     result = results[-1]
     table = sa.convergence(results[0], results[1]) if args.check_convergence else None
-    out = Path(args.out)
     write_results(result, out, convergence_table=table, figures=not args.no_figures)
 
     s = result.summary()
@@ -64,9 +72,14 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         f"{s['n_outputs']} outputs, {result.n_evaluations} evaluations "
         f"({s['seconds_per_evaluation'] * 1000:.1f} ms each), {result.n_failed} failed"
     )
+    print(f"parameters not varied held at: {pset.label}")
     for output, reason in result.skipped.items():
         print(f"  not analysed: {output}: {reason}")
     top = result.top(k=3)
+    if len(top):
+        print(f"top 3 parameters per output by {sa.INDEX_NAMES[result.main_index]}:")
+    else:
+        print("no output could be analysed (see above); try a larger --n")
     for output, d in top.groupby("output", sort=False):
         ranked = ", ".join(f"{p} {v:.2g}" for p, v in zip(d["parameter"], d["value"], strict=True))
         print(f"  {output}: {ranked}")
@@ -104,7 +117,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--n",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="Sobol: base sample size, a power of two (default 128; N(D+2) runs); "
         "Morris: trajectories (default 20; N(D+1) runs)",
@@ -124,21 +137,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--second-order", action="store_true", help="Sobol second-order indices too")
     p.add_argument(
         "--factor",
-        type=float,
+        type=positive_float,
         metavar="F",
         help="vary each parameter from centre/F to centre*F instead of the table bounds",
     )
-    p.add_argument(
+    add_parameter_args(
+        p,
         "--centre",
-        type=Path,
-        metavar="FILE",
-        help=(
-            "CSV of name,value (e.g. models/fitted_parameters.csv): parameters not varied "
-            "are held at these values, and with --factor the varied ones range around them"
-        ),
+        "CSV of name,value: parameters not varied are held at these values, and with "
+        "--factor the varied ones range around them (default: the shipped fit, "
+        "models/fitted_parameters.csv)",
     )
     add_executor_args(p)
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--check-convergence",
         action="store_true",

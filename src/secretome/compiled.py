@@ -6,8 +6,10 @@ right-hand side, initial state and assignment rules as Numba source;
 writes the module to the cache directory (:func:`cache_dir`) under a name made
 from a hash of everything that shapes the machine code (the source and the
 Numba version) and imports it. Numba keeps the compiled code beside it,
-so the first process on a machine compiles (about 15 s) and every later one
-loads (well under a second).
+so the first process on a machine compiles (45-95 s; it says so on stderr
+first) and every later one loads (well under a second). A cache that cannot be
+read (a truncated or garbled file) is removed and compiled again, with one
+line on stderr, instead of failing every later run.
 
 The backend agrees with libRoadRunner (CVODE) to within 1e-5 relative on every
 paper scenario, nominal and fitted, and on random parameter sets across the
@@ -19,9 +21,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import pickle
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -169,13 +173,81 @@ def _import(path: Path, name: str) -> ModuleType:
     return module
 
 
-def build_module(model_source: str) -> ModuleType:
+#: Said on stderr before a module is compiled for the first time on a machine.
+COMPILE_NOTICE = "secretome: compiling the model for this machine, once: about 1 min ({where})"
+#: What reading a damaged Numba cache file raises (a truncated or garbled index
+#: ``.nbi`` or data ``.nbc`` file: unpickling errors, a bad version line, ...).
+CACHE_ERRORS: tuple[type[BaseException], ...] = (
+    EOFError,
+    pickle.UnpicklingError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    ImportError,
+    IndexError,
+    KeyError,
+    zlib.error,
+    OSError,
+)
+
+
+def _cache_files(path: Path, name: str) -> list[Path]:
+    """Numba's cache files of the generated module ``name`` (index ``.nbi``, data ``.nbc``)."""
+    places = [path.parent / "__pycache__"]
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        places.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+    found: list[Path] = []
+    for place in places:
+        if place.is_dir():
+            found += [f for f in place.rglob(f"{name}.*") if f.suffix in (".nbi", ".nbc")]
+    return sorted(found)
+
+
+def _load(path: Path, name: str, warm_up: Callable[[ModuleType], object] | None) -> ModuleType:
+    """Import the generated module and make its first calls (``warm_up``).
+
+    Numba compiles, or loads compiled code from its cache, on a function's first
+    call. Without cached code this says on stderr that compiling takes a while. A
+    cache whose files cannot be read fails that first call (:data:`CACHE_ERRORS`):
+    its files are removed, the module imported afresh and compiled again, once,
+    with one line on stderr; a second failure is raised.
+    """
+    cached = _cache_files(path, name)
+    if not any(f.suffix == ".nbi" for f in cached):
+        print(COMPILE_NOTICE.format(where=path.parent), file=sys.stderr, flush=True)
+    module = _import(path, name)
+    if warm_up is None:
+        return module
+    try:
+        warm_up(module)
+    except CACHE_ERRORS as exc:
+        if not cached:
+            raise  # nothing was read from a cache: not a damaged cache
+        for f in _cache_files(path, name):
+            f.unlink(missing_ok=True)
+        print(
+            f"secretome: the compiled-model cache in {path.parent} could not be read "
+            f"({type(exc).__name__}: {exc}); removed it and compiling again: about 1 min",
+            file=sys.stderr,
+            flush=True,
+        )
+        sys.modules.pop(name, None)
+        module = _import(path, name)
+        warm_up(module)
+    return module
+
+
+def build_module(
+    model_source: str, warm_up: Callable[[ModuleType], object] | None = None
+) -> ModuleType:
     """The integrator (:mod:`secretome.bdf`'s source) followed by ``model_source``
     (which defines ``rhs``), written to the cache directory and imported.
 
     The file is content-addressed (hash of the source and the Numba version), so
     processes sharing a cache directory share the compiled code, and a changed
-    model or integrator never meets stale machine code.
+    model or integrator never meets stale machine code. ``warm_up(module)``, if
+    given, makes the first calls at once, so that a damaged cache is found,
+    removed and compiled again here (:func:`_load`).
     """
     source = Path(bdf.__file__).read_text(encoding="utf-8") + "\n\n" + model_source
     stamp = hashlib.sha256(f"{source}\0{numba.__version__}".encode()).hexdigest()[:16]
@@ -191,7 +263,7 @@ def build_module(model_source: str) -> ModuleType:
         path.write_text(source, encoding="utf-8")
     if name in sys.modules:
         return sys.modules[name]
-    return _import(path, name)
+    return _load(path, name, warm_up)
 
 
 @cache
@@ -200,23 +272,38 @@ def compile_model(sbml: str) -> CompiledModel:
 
     The module file is content-addressed, so processes sharing a cache
     directory share the compiled code and a changed model or integrator never
-    meets a stale one.
+    meets a stale one. Every compiled function is called once here (a short
+    integration from the initial state), so compiling, or repairing a damaged
+    cache, happens before the first simulation.
     """
     gen = generate(sbml, None, "numba")
-    module = build_module(gen.source + _ENTRY)
     groups, pat_ptr, pat_idx = bdf.column_groups(gen.pattern)
-    return CompiledModel(
-        species=gen.species,
-        parameters=gen.parameters,
-        defaults=np.array(gen.defaults, dtype=float),
-        rules=gen.observed,
-        module=module,
-        path=Path(module.__file__),
-        groups=groups,
-        pat_ptr=pat_ptr,
-        pat_idx=pat_idx,
-        index={n: i for i, n in enumerate(gen.parameters)},
-    )
+
+    def made(module: ModuleType) -> CompiledModel:
+        return CompiledModel(
+            species=gen.species,
+            parameters=gen.parameters,
+            defaults=np.array(gen.defaults, dtype=float),
+            rules=gen.observed,
+            module=module,
+            path=Path(module.__file__),
+            groups=groups,
+            pat_ptr=pat_ptr,
+            pat_idx=pat_idx,
+            index={n: i for i, n in enumerate(gen.parameters)},
+        )
+
+    def warm_up(module: ModuleType) -> None:
+        cm = made(module)
+        p = cm.defaults.copy()
+        y0 = cm.initial(p)
+        try:
+            cm.integrate(p, 0.0, y0, np.array([1e-3]), model.RTOL, model.ATOL)
+        except IntegrationError:
+            pass  # the defaults need not integrate; the code is compiled either way
+        cm.observe(np.array([0.0]), np.vstack([y0]), p)
+
+    return made(build_module(gen.source + _ENTRY, warm_up))
 
 
 @cache

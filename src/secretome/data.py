@@ -10,6 +10,7 @@ here once (``COLUMNS``, ``ASSAYS``, ...) and used everywhere else.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -20,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from secretome.errors import Problem, SecretomeError, ValidationError
-from secretome.paths import evidence_file
+from secretome.paths import evidence_file, models_dir
 
 # --- schema -------------------------------------------------------------------------
 
@@ -102,14 +103,26 @@ class _Row:
     where: str
     raw: dict[str, str]
     problems: list[Problem]
+    #: Numbers already read: a field is read (and its problem reported) once.
+    parsed: dict[str, float | None] = dataclasses.field(default_factory=dict)
 
     def bad(self, field: str, message: str) -> None:
+        if message.startswith("is empty") and any(
+            p.where == self.where and p.field == field and p.message.startswith("is empty")
+            for p in self.problems
+        ):
+            return  # an empty field is one problem, however many checks need it
         self.problems.append(Problem(self.where, field, message))
 
     def text(self, field: str) -> str:
         return self.raw.get(field, "").strip()
 
     def number(self, field: str, *, required: bool = False) -> float | None:
+        if field not in self.parsed:
+            self.parsed[field] = self._number(field, required)
+        return self.parsed[field]
+
+    def _number(self, field: str, required: bool) -> float | None:
         s = self.text(field)
         if not s:
             if required:
@@ -361,10 +374,73 @@ def load_evidence(path: str | Path | None = None) -> pd.DataFrame:
         raise SecretomeError(f"{path}: no such file") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise SecretomeError(f"{path}: not a readable CSV table ({exc})") from None
+    except OSError as exc:  # a directory, no permission
+        raise SecretomeError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     problems = validate_evidence(raw, name)
     if problems:
         raise ValidationError(problems, what=str(path))
     return _typed(raw)
+
+
+#: The model's observables table: which (assay, HGNC symbols, form) it can answer.
+OBSERVABLES_FILE = "observables.csv"
+
+
+def check_readouts(
+    table: pd.DataFrame, name: str = "evidence table", observables: str | Path | None = None
+) -> list[Problem]:
+    """Warnings for rows whose readout no model observable measures.
+
+    A row is compared with the model through the observable of the same assay,
+    HGNC symbol(s) and form (``models/observables.csv``). A symbol that is not a
+    gene the model observes (a typo such as ``NOTAGENE``, or a gene outside the
+    model) is valid evidence but cannot be compared; these are warnings, not
+    errors, so a table of new results still loads.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A validated evidence table (:func:`load_evidence`).
+    name : str
+        How warnings name the table.
+    observables : path-like, optional
+        The observables table; default ``models/observables.csv``.
+
+    Returns
+    -------
+    list of Problem
+        One per row that no observable answers, naming the row, the field
+        (``hgnc``, or ``form`` when the gene is observed in another form) and the
+        known alternatives.
+    """
+    path = Path(observables) if observables is not None else models_dir() / OBSERVABLES_FILE
+    known = pd.read_csv(path, dtype=str, keep_default_na=False)
+    triples = {
+        (a.strip(), h.strip(), f.strip())
+        for a, h, f in zip(known["assay"], known["hgnc"], known["form"], strict=True)
+    }
+    warnings = []
+    for i, row in enumerate(table.to_dict("records"), start=1):
+        key = (row["assay"], row["hgnc"], row["form"])
+        if key in triples:
+            continue
+        where = f"{name}, row {i} (id={row['id']})"
+        same_gene = sorted(f"{f} ({a})" for a, h, f in triples if h == row["hgnc"])
+        if row["hgnc"] and same_gene:
+            msg = (
+                f"the model observes {row['hgnc']} only as {', '.join(same_gene)}, not as "
+                f"{row['form']} ({row['assay']}); this row cannot be compared with the model"
+            )
+            warnings.append(Problem(where, "form", msg))
+            continue
+        genes = sorted({h for a, h, _ in triples if a == row["assay"] and h})
+        listed = f"; {row['assay']} genes the model observes: {', '.join(genes)}" if genes else ""
+        msg = (
+            f"{row['hgnc'] or '(empty)'} is not a gene symbol the model observes for "
+            f"{row['assay']} {row['form']}{listed}; this row cannot be compared with the model"
+        )
+        warnings.append(Problem(where, "hgnc", msg))
+    return warnings
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:

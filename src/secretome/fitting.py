@@ -28,9 +28,9 @@ from scipy.optimize import least_squares
 from scipy.stats import qmc
 
 from secretome.errors import SecretomeError
-from secretome.io import atomic_write
+from secretome.io import atomic_write, check_output_dir
 from secretome.objective import FitConfig, Objective, load_fit_config
-from secretome.parallel import run_tasks
+from secretome.parallel import check_executor, run_tasks
 from secretome.space import ParameterSpace
 
 #: Finite-difference step in log10 units (about 0.2 % in linear units).
@@ -88,8 +88,12 @@ class FitResult:
 
 def starting_points(space: ParameterSpace, n: int, seed: int | np.random.Generator) -> np.ndarray:
     """``n`` starting points (log10 units): the nominal point, then a Latin hypercube."""
-    if n < 1:
-        raise SecretomeError(f"starts must be at least 1, not {n}")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise SecretomeError(f"starts must be a whole number of at least 1, not {n!r}")
+    if not isinstance(seed, np.random.Generator) and (
+        isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+    ):
+        raise SecretomeError(f"seed must be a whole number >= 0, not {seed!r}")
     rng = np.random.default_rng(seed)
     lo, hi = space.lower, space.upper
     points = [np.clip(space.nominal, lo, hi)]
@@ -197,13 +201,18 @@ def fit(
     """
     config = config or load_fit_config()
     studies = sorted(studies) if studies is not None else None
-    objective = Objective(config, studies)  # validates names and studies before any work
+    # every check before any work and before anything is written
+    if resume and out is None:
+        raise SecretomeError("--resume needs --out (where the finished starts are)")
+    out_dir = check_output_dir(out, "--out") if out is not None else None
+    max_nfev = config.max_nfev
+    if isinstance(max_nfev, bool) or not isinstance(max_nfev, int) or max_nfev < 1:
+        raise SecretomeError(f"max_nfev must be a whole number of at least 1, not {max_nfev!r}")
+    objective = Objective(config, studies)  # validates names and studies
     space = objective.space
     x0s = starting_points(space, starts, seed)
+    check_executor(workers, scheduler)
     problem = _problem_hash(config, studies, x0s)
-    out_dir = Path(out) if out is not None else None
-    if resume and out_dir is None:
-        raise SecretomeError("--resume needs --out (where the finished starts are)")
     done: dict[int, StartResult] = {}
     if out_dir is not None:
         existing = _load_done(out_dir, problem, starts)

@@ -58,6 +58,15 @@ INDEX_COLUMNS = ("output", "parameter", "index", "value", "ci")
 #: Index names: Sobol' first, total and second order; Morris μ*, μ and σ.
 SOBOL_INDICES = ("S1", "ST", "S2")
 MORRIS_INDICES = ("mu_star", "mu", "sigma")
+#: What each index is, in words (printouts and figure labels).
+INDEX_NAMES = {
+    "S1": "S1, first-order Sobol' index",
+    "ST": "ST, total-order Sobol' index",
+    "S2": "S2, second-order Sobol' index",
+    "mu_star": "μ*, Morris mean absolute elementary effect",
+    "mu": "μ, Morris mean elementary effect",
+    "sigma": "σ, Morris standard deviation of the elementary effects",
+}
 #: Default N: Saltelli base sample size (Sobol) or number of trajectories (Morris).
 DEFAULT_N = {"sobol": 128, "morris": 20}
 MORRIS_LEVELS = 4
@@ -103,6 +112,9 @@ class SensitivityResult:
         Outputs not analysed, with the reason.
     seconds : float
         Wall time of the model evaluations.
+    centre_label : str
+        Which parameter set held the parameters not varied (and centred the
+        ranges with ``factor``), e.g. the shipped fit; ``""`` when not said.
     """
 
     scenario: str
@@ -117,6 +129,12 @@ class SensitivityResult:
     failed_by_output: Mapping[str, int] = field(default_factory=dict)
     skipped: Mapping[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    centre_label: str = ""
+
+    @property
+    def main_index(self) -> str:
+        """The index that ranks parameters: ``ST`` (Sobol') or ``mu_star`` (Morris)."""
+        return "ST" if self.method == "sobol" else "mu_star"
 
     def summary(self) -> dict:
         """JSON-ready counts and settings (``summary.json``)."""
@@ -133,11 +151,13 @@ class SensitivityResult:
             "skipped_outputs": dict(self.skipped),
             "seconds": round(self.seconds, 2),
             "seconds_per_evaluation": round(self.seconds / max(self.n_evaluations, 1), 5),
+            "parameters": self.centre_label,
+            "ranked_by": INDEX_NAMES[self.main_index],
         }
 
     def top(self, index: str | None = None, k: int = 5) -> pd.DataFrame:
         """The ``k`` highest-ranked parameters per output for ``index`` (ST / mu_star)."""
-        index = index or ("ST" if self.method == "sobol" else "mu_star")
+        index = index or self.main_index
         d = self.indices[self.indices["index"] == index]
         return (
             d.sort_values(["output", "value"], ascending=[True, False])
@@ -532,6 +552,7 @@ def sensitivity(
     scheduler=None,
     seed: Seed = 0,
     progress: Progress | None = None,
+    centre_label: str = "",
 ) -> SensitivityResult:
     """Global sensitivity of a scenario's outputs to the model parameters.
 
@@ -562,6 +583,9 @@ def sensitivity(
         Seeds the sampler and the bootstrap; the same seed gives the same indices.
     progress : callable, optional
         ``progress(done, total)`` after each chunk of evaluations.
+    centre_label : str
+        Which parameter set ``centre`` is (e.g. ``"shipped fit"``), kept in the result
+        and its ``summary.json``.
 
     Returns
     -------
@@ -624,6 +648,7 @@ def sensitivity(
         failed_by_output=dict(zip(out["label"], per_output.tolist(), strict=True)),
         skipped=skipped,
         seconds=seconds,
+        centre_label=centre_label,
     )
 
 

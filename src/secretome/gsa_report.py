@@ -109,7 +109,15 @@ def write_results(
             save_figure(plot_ranked(result.indices, output, result.method), path)
             written.append(path)
         path = out / "figures" / "heatmap.png"
-        save_figure(plot_heatmap(result.indices, result.method), path)
+        fig = plot_heatmap(result.indices, result.method)
+        if result.centre_label:
+            fig.suptitle(
+                f"{result.scenario}, {result.method} N={result.n}\n"
+                f"parameters not varied: {result.centre_label}",
+                fontsize=8,
+            )
+            fig.tight_layout()
+        save_figure(fig, path)
         written.append(path)
     return written
 

@@ -20,6 +20,7 @@ look better determined than it is. Reports state the setting used.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -28,6 +29,7 @@ from scipy.optimize import least_squares
 from scipy.stats import chi2
 
 from secretome import comparison, data, scenarios
+from secretome.errors import SecretomeError
 from secretome.fitting import DIFF_STEP, fit
 from secretome.objective import FitConfig, Objective
 from secretome.parallel import run_tasks
@@ -94,9 +96,26 @@ def profile(
     obj = Objective(config, studies)
     space = obj.space
     best_x = np.asarray(best_x, dtype=float)
+    if best_x.shape != (len(space),):
+        raise SecretomeError(
+            f"the best point has {best_x.size} value(s); the fit has {len(space)} parameters"
+        )
+    if not (isinstance(span, int | float) and math.isfinite(span) and span > 0):
+        raise SecretomeError(f"span must be a number of decades above 0, not {span!r}")
+    for name, value in (("points", points), ("max_nfev", max_nfev)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SecretomeError(f"{name} must be a whole number of at least 1, not {value!r}")
+    keys = list(dict.fromkeys(parameters)) if parameters is not None else space.keys
+    unknown = [k for k in keys if k not in space.keys]
+    if unknown:
+        raise SecretomeError(
+            f"not fitted, so not profiled: {', '.join(unknown)}; the fitted parameters are "
+            f"{', '.join(space.keys)}"
+        )
+    if not keys:
+        raise SecretomeError("the list of parameters to profile is empty")
     r = obj.residuals(best_x)
     best_cost = 0.5 * float(r @ r)
-    keys = list(parameters) if parameters is not None else space.keys
     tasks = []
     for key in keys:
         k = space.keys.index(key)

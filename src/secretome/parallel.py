@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
@@ -33,6 +34,52 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def check_executor(workers: int | None = 1, scheduler: Any = None) -> None:
+    """Refuse a bad worker count or an unreachable Dask scheduler, before any work.
+
+    Parameters
+    ----------
+    workers : int or None
+        Local worker processes (at least 1; ``None``: every core).
+    scheduler : str or dask.distributed.Client, optional
+        A scheduler address is connected to once (and the connection closed).
+
+    Raises
+    ------
+    SecretomeError
+        Naming the value at fault, or the address that could not be reached.
+    """
+    if scheduler is not None:
+        client = _client(scheduler)
+        if client is not scheduler:
+            client.close()
+        return
+    if workers is None:
+        return
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SecretomeError(f"workers must be a whole number of at least 1, not {workers!r}")
+
+
+def _ignore_sigint() -> None:
+    """Worker initialiser: Ctrl-C is the main process's to handle (it stops the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel what has not started and end the workers' running tasks.
+
+    ``shutdown`` alone waits for every running task to finish (a fit's start can
+    take minutes), which is what an interrupt must not do.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        if p.is_alive():
+            p.terminate()
+    for p in processes:
+        p.join(timeout=10)
+
+
 def run_tasks(
     fn: Callable[[T], R],
     tasks: Sequence[T],
@@ -41,6 +88,10 @@ def run_tasks(
     scheduler: str | None = None,
 ) -> Iterator[tuple[int, R]]:
     """Run ``fn`` on every task and yield ``(index, result)`` as each finishes.
+
+    An interrupt (Ctrl-C, or SIGINT to this process alone) or an error stops the
+    local workers at once, running tasks included; results already yielded are
+    the caller's to keep (a fit has written them to disk).
 
     Parameters
     ----------
@@ -62,38 +113,46 @@ def run_tasks(
     if scheduler is not None:
         yield from _run_dask(fn, tasks, scheduler)
         return
+    check_executor(workers)
     n = default_workers() if workers is None else int(workers)
-    if n < 1:
-        raise SecretomeError(f"workers must be at least 1, not {workers}")
     if n == 1 or len(tasks) <= 1:
         for i, task in enumerate(tasks):
             yield i, fn(task)
         return
     # spawn: a fresh interpreter per worker; RoadRunner and fork do not mix safely
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(n, len(tasks)), mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=min(n, len(tasks)), mp_context=ctx, initializer=_ignore_sigint
+    )
+    try:
         futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
-        try:
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
-def _run_dask(fn: Callable[[T], R], tasks: Sequence[T], address: Any) -> Iterator[tuple[int, R]]:
+def _client(address: Any):
     try:
         from dask.distributed import Client
-        from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise SecretomeError(
             "--scheduler needs Dask: install the extra with `pip install -e '.[dask]'`"
         ) from None
+    if isinstance(address, Client):
+        return address
     try:
-        client = address if isinstance(address, Client) else Client(address, timeout="5s")
-    except OSError as exc:
+        return Client(address, timeout="5s")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise SecretomeError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def _run_dask(fn: Callable[[T], R], tasks: Sequence[T], address: Any) -> Iterator[tuple[int, R]]:
+    client = _client(address)
+    from dask.distributed import as_completed as dask_completed
+
     owned = client is not address
     try:
         futures = client.map(fn, list(tasks), pure=False)

@@ -1,38 +1,44 @@
-"""The calibration problem as a PEtab v1 problem (``secretome export-petab DIR``).
+"""The calibration problem as PEtab (``secretome export-petab DIR``), qualitative data included.
 
-What is exported (``docs/petab.md`` has the details):
+``docs/petab.md`` has the details. What is written:
 
-* ``model.xml``: the SBML of :func:`secretome.model.load_model`, plus one parameter
-  ``ctrl_<observable variable>`` per exported fold-change or MTT observable. Its
+* ``model.xml``: the annotated SBML (:mod:`secretome.sbml_export`) plus one
+  parameter ``ctrl_<observable variable>`` per fold-change or MTT observable. Its
   assignment rule is the observable's value in the untreated control arm: the
   observable's formula with every species replaced by its initial value (initial
   assignment, recursively) and every assignment rule by its formula, with no MSCs
-  and no conditioned medium (``msc_density = cm_fraction = 0``); every observable
-  except the Annexin percentages gets one, measured in the export or not. The control arm
+  and no conditioned medium (``msc_density = cm_fraction = 0``). The control arm
   sits at steady state by construction of the model (``models/*.ant``), so this
   constant is the control arm's level at every time, and ``treated / control``
   becomes a formula of ONE simulation: ``obs_X / ctrl_obs_X``. The export refuses
-  scenarios for which this does not hold (perturbations, medium changes).
-* ``observables.tsv``: fold changes (qPCR, western, ELISA, wound) on the log scale
-  (``observableTransformation = log``, σ in natural-log units as in the objective);
-  Annexin % and MTT % of control on the linear scale, σ in percentage points.
-* ``measurements.tsv``: one row per fitted ``quantitative`` evidence row, σ given
-  per row (``noiseParameters``): ln(1 + SD/value) or SD where the paper gives one,
-  else ``[sigma]`` of the fit configuration, exactly as :mod:`secretome.objective`.
-* ``conditions.tsv``: one condition per (scenario, arm, dose) a measurement needs,
-  setting the inputs of :func:`secretome.scenarios.model_inputs` and every cell-line
-  and MSC-source scoped parameter: a number (the table's value for that context)
-  or, when fitted, the id ``name__context`` of an estimated parameter.
-* ``parameters.tsv``: every fitted parameter that the exported measurements reach
-  (estimate = 1, log10 scale, bounds and nominal value from
-  ``models/parameters.csv``) and every other shared parameter at its table value
-  (estimate = 0).
-* ``qualitative_data.tsv``: the fitted direction / no-change / ordering rows, which
-  PEtab v1 cannot express; a PEtab tool fits only the quantitative part.
+  measured scenarios for which this does not hold (perturbations, medium changes).
+* ``conditions.tsv``: one condition per arm and dose of every scenario (shipped
+  or measured), setting the inputs of :func:`secretome.scenarios.model_inputs` and
+  every cell-line and MSC-source parameter: a number (the table's value for that
+  context) or, when fitted, the id ``name__context`` of an estimated parameter.
+* ``observables.tsv``: the quantitative readouts (fold changes as their natural log,
+  ``ln(obs_X / ctrl_obs_X)``, with σ in natural-log units as in the objective;
+  Annexin % and MTT % of control as they are, σ in percentage points) and the
+  qualitative ones: ``lnfc_<observable>`` (the natural-log fold change the
+  objective's hinges read) and ``order_<evidence id>`` (one per dose ordering).
+* ``measurements.tsv``: the fitted ``quantitative`` evidence rows on their
+  observable's scale (``reportedValue``: the paper's number), σ per row as in
+  :mod:`secretome.objective` (standard PEtab v1).
+* ``measurements_qualitative.tsv``: the fitted direction, no-change and ordering
+  rows in pyPESTO's extension for non-quantitative data (``measurementType``
+  ``interval-censored`` with ``censoringBounds``, or ``ordinal`` with
+  ``measurementCategory``), so the hinge residuals of the objective are the
+  censored residuals pyPESTO computes.
+* ``parameters.tsv``: every fitted parameter (estimate = 1, log10 scale, the
+  table's bounds, a uniform prior on the log10 scale within them, the shipped fit
+  as nominal value) and every other shared parameter at its table value.
+* ``problem.yaml`` (both measurement files: the whole calibration problem, for
+  pyPESTO) and ``problem_quantitative.yaml`` (standard PEtab v1, for any tool).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,7 +48,7 @@ import libsbml
 import numpy as np
 import pandas as pd
 
-from secretome import comparison, model, scenarios
+from secretome import comparison, model, parameter_sets, sbml_export, scenarios
 from secretome.errors import SecretomeError
 from secretome.io import atomic_write
 from secretome.objective import (
@@ -54,20 +60,33 @@ from secretome.objective import (
 )
 
 PROBLEM_FILE = "problem.yaml"
+QUANTITATIVE_PROBLEM_FILE = "problem_quantitative.yaml"
 MODEL_FILE = "model.xml"
 CONDITION_FILE = "conditions.tsv"
 MEASUREMENT_FILE = "measurements.tsv"
+QUALITATIVE_FILE = "measurements_qualitative.tsv"
 OBSERVABLE_FILE = "observables.tsv"
 PARAMETER_FILE = "parameters.tsv"
-QUALITATIVE_FILE = "qualitative_data.tsv"
 README_FILE = "README.md"
 
 #: Model inputs that are zero in the control arm and define it (no MSCs, no CM).
 CONTROL_INPUTS = {"msc_density": 0.0, "cm_fraction": 0.0}
 #: Prefix of the SBML parameters holding an observable's control level.
 CONTROL_PREFIX = "ctrl_"
-#: Provenance columns of the evidence copied to the measurement and qualitative tables.
+#: Prefixes of the qualitative observables: log fold change, and one per ordering.
+FOLD_PREFIX = "lnfc_"
+ORDER_PREFIX = "order_"
+#: Provenance columns of the evidence copied to the measurement tables.
 PROVENANCE = ("id", "study", "source", "quote", "note")
+#: pyPESTO's columns and values for non-quantitative data (pypesto.C).
+MEASUREMENT_TYPE = "measurementType"
+CENSORING_BOUNDS = "censoringBounds"
+MEASUREMENT_CATEGORY = "measurementCategory"
+INTERVAL_CENSORED = "interval-censored"
+ORDINAL = "ordinal"
+#: The PEtab prior of every estimated parameter: uniform on its log10 scale within
+#: its bounds, which is what ``secretome fit`` assumes (no prior term).
+PRIOR = "parameterScaleUniform"
 
 _ID = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
@@ -81,6 +100,12 @@ def _petab_id(text: str) -> str:
 def context_parameter_id(name: str, context: str) -> str:
     """PEtab id of a scoped parameter in one context: ``w_prol_AKT__AGS``."""
     return f"{name}__{_petab_id(context)}"
+
+
+def condition_id(scenario: str, arm: str, dose_index: int | None = None) -> str:
+    """``<scenario>__control`` or ``<scenario>__dose<k>`` (k from 1)."""
+    sid = _petab_id(scenario)
+    return f"{sid}__control" if arm == "control" else f"{sid}__dose{dose_index + 1}"
 
 
 # ---------------------------------------------------------------------------
@@ -150,10 +175,24 @@ def _control_formulas(m: libsbml.Model, variables: list[str]) -> dict[str, str]:
 
 
 def petab_sbml(spec: model.ModelSpec, variables: list[str]) -> str:
-    """The model's SBML with a ``ctrl_<variable>`` assignment rule per variable."""
-    doc = libsbml.readSBMLFromString(spec.sbml)
+    """The model's annotated SBML with a ``ctrl_<variable>`` assignment rule per variable.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    variables : list of str
+        Observable variables (``obs_...``) that need a control level.
+
+    Returns
+    -------
+    str
+        SBML without libSBML errors or unit warnings.
+    """
+    plain = libsbml.readSBMLFromString(spec.sbml)  # the model lives as long as its document
+    formulas = _control_formulas(plain.getModel(), variables)
+    doc = libsbml.readSBMLFromString(sbml_export.annotated_sbml(spec))
     m = doc.getModel()
-    for var, formula in _control_formulas(m, variables).items():
+    for var, formula in formulas.items():
         pid = CONTROL_PREFIX + var
         if m.getElementBySId(pid) is not None:
             raise SecretomeError(f"model already has an element '{pid}'")
@@ -161,22 +200,19 @@ def petab_sbml(spec: model.ModelSpec, variables: list[str]) -> str:
         p.setId(pid)
         p.setName(f"{var} in the untreated control arm (steady state)")
         p.setConstant(False)
+        p.setSBOTerm(sbml_export.OBSERVABLE_SBO)
         rule = m.createAssignmentRule()
         rule.setVariable(pid)
         rule.setMath(libsbml.parseL3Formula(formula))
-    errors = []
-    doc.checkConsistency()
-    for i in range(doc.getNumErrors()):
-        err = doc.getError(i)
-        if err.getSeverity() >= libsbml.LIBSBML_SEV_ERROR:
-            errors.append(err.getMessage().strip())
-    if errors:
-        raise SecretomeError("exported SBML is invalid:\n" + "\n".join(errors))
-    return libsbml.writeSBMLToString(doc)
+    sbml = sbml_export.complete_units(libsbml.writeSBMLToString(doc))
+    found = sbml_export.check(sbml)
+    if found.errors:
+        raise SecretomeError("exported SBML is invalid:\n" + "\n".join(found.errors))
+    return sbml
 
 
 # ---------------------------------------------------------------------------
-# Tables
+# Conditions
 
 
 @dataclass(frozen=True)
@@ -188,159 +224,55 @@ class _Condition:
     dose: float | None
 
 
-def _condition_for(
-    row: pd.Series, s: scenarios.Scenario, conditions: dict[tuple, _Condition]
-) -> _Condition:
-    sid = _petab_id(s.name)
-    if row["arm"] == "control":
-        key, cid, name = (s.name, "control", None), f"{sid}__control", f"{s.name}, control arm"
-        dose = None
-    else:
-        wanted = comparison.row_doses(row)[0]
-        k = int(np.argmin([abs(d - wanted) for d in s.doses]))
-        dose = s.doses[k]
-        key = (s.name, "treated", dose)
-        cid = f"{sid}__dose{k + 1}"
-        name = f"{s.name}, treated, {s.dose_unit} = {dose:g}"
-    if key not in conditions:
-        conditions[key] = _Condition(cid, name, s, key[1], dose)
-    return conditions[key]
-
-
-def _check_exportable(s: scenarios.Scenario) -> None:
-    if s.perturbations:
-        raise SecretomeError(
-            f"scenario {s.name} has perturbations: its control arm is not the unperturbed "
-            "steady state, so treated/control is not one simulation; PEtab export refused"
+def _conditions_of(s: scenarios.Scenario) -> list[_Condition]:
+    out = [
+        _Condition(condition_id(s.name, "control"), f"{s.name}, control arm", s, "control", None)
+    ]
+    for k, dose in enumerate(s.doses):
+        out.append(
+            _Condition(
+                condition_id(s.name, "treated", k),
+                f"{s.name}, treated, {s.dose_unit} = {dose:g}",
+                s,
+                "treated",
+                dose,
+            )
         )
-    if s.medium_changes_h:
-        raise SecretomeError(
-            f"scenario {s.name} has medium changes, which PEtab v1 conditions cannot "
-            "express (no events); PEtab export refused"
-        )
+    return out
 
 
-def _observable_row(obs: model.Observable) -> dict:
-    var = obs.variable
-    if obs.assay == "annexin":
-        formula, transform = var, "lin"
-    elif obs.assay == "mtt":
-        formula, transform = f"100 * {var} / {CONTROL_PREFIX}{var}", "lin"
-    else:
-        formula, transform = f"{var} / {CONTROL_PREFIX}{var}", "log"
-    return {
-        "observableId": obs.name,
-        "observableName": obs.description,
-        "observableFormula": formula,
-        "observableTransformation": transform,
-        "noiseFormula": f"noiseParameter1_{obs.name}",
-        "noiseDistribution": "normal",
-    }
+def _condition_for(s: scenarios.Scenario, arm: str, dose: float | None) -> str:
+    if arm == "control":
+        return condition_id(s.name, "control")
+    k = int(np.argmin([abs(d - dose) for d in s.doses]))
+    return condition_id(s.name, "treated", k)
 
 
-@dataclass(frozen=True)
-class PetabTables:
-    """The PEtab problem in memory (what :func:`export_petab` writes)."""
-
-    sbml: str
-    conditions: pd.DataFrame
-    measurements: pd.DataFrame
-    observables: pd.DataFrame
-    parameters: pd.DataFrame
-    qualitative: pd.DataFrame
-    unreached: tuple[str, ...]
-
-
-def build_tables(config: FitConfig | None = None, evidence: pd.DataFrame | None = None):
-    """Build every table of the PEtab problem (no files written).
+def exportable(s: scenarios.Scenario) -> str:
+    """Why a scenario cannot be a PEtab condition (``""`` if it can).
 
     Parameters
     ----------
-    config : FitConfig, optional
-        Default: ``experiments/fit.toml``.
-    evidence : DataFrame, optional
-        Default: the shipped evidence base (only ``fit`` rows are used).
+    s : Scenario
 
     Returns
     -------
-    PetabTables
+    str
     """
-    config = config or load_fit_config()
-    spec = model.load_model()
-    objective = Objective(config, evidence=evidence)
-    sbml_ids = _sbml_ids(spec.sbml)
-
-    conditions: dict[tuple, _Condition] = {}
-    meas, qual, used_obs = [], [], {}
-    for term, (_, row) in zip(objective.terms, objective.evidence.iterrows(), strict=True):
-        s = objective.scenarios[term.scenario]
-        provenance = {k: row[k] for k in PROVENANCE}
-        if row["kind"] != "quantitative":
-            qual.append(
-                {
-                    **provenance,
-                    "scenario": s.name,
-                    "observableId": term.observable,
-                    "kind": row["kind"],
-                    "direction": row["direction"],
-                    "time": float(row["time_h"]),
-                    "doses": ";".join(f"{d:g}" for d in term.doses),
-                    "dose_unit": s.dose_unit,
-                    **{
-                        k: row[k]
-                        for k in ("cell_line", "msc_source", "delivery", "assay", "readout")
-                    },
-                    **{k: row[k] for k in ("hgnc", "form", "scale", "n", "p_upper")},
-                }
-            )
-            continue
-        _check_exportable(s)
-        obs = model.get_observable(spec, term.observable)
-        if row["arm"] == "control" and obs.assay != "annexin":
-            raise SecretomeError(
-                f"evidence row {row['id']}: a control-arm value of a {obs.assay} ratio "
-                "cannot be exported (only Annexin % has a control-arm value)"
-            )
-        if obs.name in sbml_ids:
-            raise SecretomeError(f"observable id {obs.name} clashes with a model id")
-        used_obs[obs.name] = obs
-        cond = _condition_for(row, s, conditions)
-        meas.append(
-            {
-                "observableId": obs.name,
-                "simulationConditionId": cond.id,
-                "measurement": observed_value(row),
-                "time": float(row["time_h"]),
-                "noiseParameters": quantitative_sigma(row, config),
-                "datasetId": _petab_id(row["id"]),
-                **{f"evidence_{k}": v for k, v in provenance.items()},
-            }
+    if s.perturbations:
+        return (
+            f"scenario {s.name} has perturbations: its control arm is not the unperturbed "
+            "steady state, so treated/control is not one simulation"
         )
-    if not meas:
-        raise SecretomeError("no fitted quantitative evidence rows: nothing to export to PEtab")
-
-    observables = pd.DataFrame([_observable_row(o) for o in used_obs.values()])
-    # every ratio observable gets its control level, measured here or not
-    ratio_vars = [o.variable for o in spec.observables if o.assay != "annexin"]
-    sbml = petab_sbml(spec, ratio_vars)
-    condition_df, fitted_used = _condition_table(spec, objective, list(conditions.values()))
-    parameter_df, unreached = _parameter_table(spec, objective, fitted_used, condition_df)
-    qualitative = pd.DataFrame(qual)
-    return PetabTables(
-        sbml=sbml,
-        conditions=condition_df,
-        measurements=pd.DataFrame(meas),
-        observables=observables,
-        parameters=parameter_df,
-        qualitative=qualitative,
-        unreached=unreached,
-    )
+    if s.medium_changes_h:
+        return f"scenario {s.name} has medium changes, which PEtab v1 conditions cannot express"
+    return ""
 
 
-def _sbml_ids(sbml: str) -> set[str]:
-    m = libsbml.readSBMLFromString(sbml).getModel()
-    ids = {e.getId() for e in m.getListOfAllElements() if e.isSetId()}
-    return ids | {m.getId()}
+def _check_exportable(s: scenarios.Scenario) -> None:
+    why = exportable(s)
+    if why:
+        raise SecretomeError(f"{why}; PEtab export refused")
 
 
 def _condition_table(
@@ -374,35 +306,310 @@ def _condition_table(
     return pd.DataFrame(rows), used
 
 
+# ---------------------------------------------------------------------------
+# Observables and measurements
+
+
+def _observable_row(obs: model.Observable) -> dict:
+    var = obs.variable
+    if obs.assay == "annexin":
+        formula, transform = var, "lin"
+    elif obs.assay == "mtt":
+        formula, transform = f"100 * {var} / {CONTROL_PREFIX}{var}", "lin"
+    else:
+        # the log fold change itself, on a linear scale: the same likelihood as a
+        # log-transformed fold change (up to the constant Jacobian term), read alike by
+        # every tool (pyPESTO's hierarchical objective ignores observableTransformation)
+        formula, transform = f"ln({var} / {CONTROL_PREFIX}{var})", "lin"
+    return {
+        "observableId": obs.name,
+        "observableName": obs.description,
+        "observableFormula": formula,
+        "observableTransformation": transform,
+        "noiseFormula": f"noiseParameter1_{obs.name}",
+        "noiseDistribution": "normal",
+    }
+
+
+def _on_scale(obs: model.Observable, value: float) -> float:
+    """A measured value on its observable's scale: ln for fold changes (log_fold)."""
+    return value if obs.assay in ("annexin", "mtt") else math.log(value)
+
+
+def _fold_formula(obs: model.Observable) -> str:
+    """ln of the fold the objective's hinges read (:meth:`Objective._term_residuals`):
+    treated / control for ratio assays and MTT, the treated % for Annexin."""
+    var = obs.variable
+    return f"ln({var})" if obs.assay == "annexin" else f"ln({var} / {CONTROL_PREFIX}{var})"
+
+
+def _qualitative_observable(
+    oid: str, obs: model.Observable, what: str, *, log: bool = True
+) -> dict:
+    formula = _fold_formula(obs)
+    if not log:  # the fold itself: pyPESTO's optimal scaling wants positive values
+        formula = formula.removeprefix("ln(").removesuffix(")")
+    return {
+        "observableId": oid,
+        "observableName": f"{what}: {obs.description}",
+        "observableFormula": formula,
+        "observableTransformation": "lin",
+        "noiseFormula": f"noiseParameter1_{oid}",
+        "noiseDistribution": "normal",
+    }
+
+
+def _bound(x: float) -> str:
+    return "inf" if x == math.inf else "-inf" if x == -math.inf else repr(float(x))
+
+
+def _qualitative_rows(
+    row: pd.Series, term, s: scenarios.Scenario, obs: model.Observable, config: FitConfig
+) -> tuple[list[dict], dict]:
+    """Measurement rows and the observable of one qualitative evidence row."""
+    provenance = {f"evidence_{k}": row[k] for k in PROVENANCE}
+    base = {
+        "time": float(row["time_h"]),
+        "noiseParameters": config.qualitative_sigma,
+        "datasetId": _petab_id(row["id"]),
+        **provenance,
+        "evidence_kind": row["kind"],
+        "evidence_direction": row["direction"],
+    }
+    sign = {"up": 1.0, "down": -1.0}.get(row["direction"], 0.0)
+    out = []
+    if term.kind == "ordering":
+        oid = ORDER_PREFIX + _petab_id(row["id"])
+        n = len(term.doses)
+        for k, dose in enumerate(term.doses):
+            category = k + 1 if sign > 0 else n - k
+            out.append(
+                {
+                    "observableId": oid,
+                    "simulationConditionId": _condition_for(s, "treated", dose),
+                    "measurement": float(category),
+                    **base,
+                    MEASUREMENT_TYPE: ORDINAL,
+                    MEASUREMENT_CATEGORY: category,
+                }
+            )
+        observable = _qualitative_observable(oid, obs, f"dose ordering {row['id']}", log=False)
+        return out, observable
+    oid = FOLD_PREFIX + obs.name
+    if term.kind == "direction":
+        m = config.direction_margin
+        bounds = (m, math.inf) if sign > 0 else (-math.inf, -m)
+        doses = term.doses[:1]  # the objective reads the first dose
+    else:  # no_change, at every dose
+        bounds = (-config.no_change_bound, config.no_change_bound)
+        doses = term.doses
+    finite = [b for b in bounds if math.isfinite(b)]
+    for dose in doses:
+        out.append(
+            {
+                "observableId": oid,
+                "simulationConditionId": _condition_for(s, "treated", dose),
+                "measurement": float(np.mean(finite)),
+                **base,
+                MEASUREMENT_TYPE: INTERVAL_CENSORED,
+                CENSORING_BOUNDS: f"{_bound(bounds[0])};{_bound(bounds[1])}",
+            }
+        )
+    return out, _qualitative_observable(oid, obs, "log fold change")
+
+
+# ---------------------------------------------------------------------------
+# Parameters
+
+
+def _parameter_row(pid, name, nominal, lower, upper, estimate: bool, table_value) -> dict:
+    row = {
+        "parameterId": pid,
+        "parameterName": name,
+        # a fixed parameter's scale means nothing in PEtab; lin keeps pyPESTO's
+        # roadrunner objective from reading its log10 value as the value itself
+        "parameterScale": "log10" if estimate else "lin",
+        "lowerBound": float(lower),
+        "upperBound": float(upper),
+        "nominalValue": float(nominal),
+        "estimate": int(estimate),
+        "tableValue": float(table_value),
+    }
+    if estimate:
+        # no prior parameters: PEtab's default for this type, the bounds on the
+        # log10 scale (an explicit log10(1) = 0 trips petablint's check for log(0))
+        row |= {"initializationPriorType": PRIOR, "objectivePriorType": PRIOR}
+    return row
+
+
 def _parameter_table(
-    spec: model.ModelSpec, objective: Objective, fitted_used: set[str], condition_df
+    spec: model.ModelSpec,
+    objective: Objective,
+    fitted_used: set[str],
+    condition_df: pd.DataFrame,
+    start: Mapping[str, float],
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
     fitted = {p.key: p for p in objective.space.parameters}
+    unknown = sorted(set(start) - set(fitted))
+    if unknown:
+        raise SecretomeError(f"start values for parameters that are not fitted: {unknown}")
     rows, unreached = [], []
     for p in objective.space.parameters:
         if p.context and p.key not in fitted_used:
             unreached.append(p.key)
             continue
         pid = context_parameter_id(p.name, p.context) if p.context else p.name
-        rows.append(_parameter_row(pid, p.key, p.nominal, p.lower, p.upper, True))
+        value = float(start.get(p.key, p.nominal))
+        rows.append(_parameter_row(pid, p.key, value, p.lower, p.upper, True, p.nominal))
     shared = spec.parameters[spec.parameters["scope"] == "shared"]
     for r in shared.itertuples(index=False):
         if r.name in fitted or r.name in condition_df.columns:
             continue
-        rows.append(_parameter_row(r.name, r.name, r.value, r.lower, r.upper, False))
+        rows.append(_parameter_row(r.name, r.name, r.value, r.lower, r.upper, False, r.value))
     return pd.DataFrame(rows), tuple(unreached)
 
 
-def _parameter_row(pid, name, nominal, lower, upper, estimate: bool) -> dict:
-    return {
-        "parameterId": pid,
-        "parameterName": name,
-        "parameterScale": "log10",
-        "lowerBound": float(lower),
-        "upperBound": float(upper),
-        "nominalValue": float(nominal),
-        "estimate": int(estimate),
-    }
+# ---------------------------------------------------------------------------
+# The problem
+
+
+@dataclass(frozen=True)
+class PetabTables:
+    """The PEtab problem in memory (what :func:`export_petab` writes).
+
+    Attributes
+    ----------
+    sbml : str
+    conditions, measurements, qualitative, observables, parameters : pandas.DataFrame
+        ``measurements`` holds the quantitative rows, ``qualitative`` the
+        censored and ordinal rows of pyPESTO's extension.
+    unreached : tuple of str
+        Fitted parameters that no exported condition uses.
+    skipped : tuple of str
+        Scenarios left out of the conditions, with the reason.
+    start_label : str
+        Where the nominal values of the estimated parameters come from.
+    """
+
+    sbml: str
+    conditions: pd.DataFrame
+    measurements: pd.DataFrame
+    qualitative: pd.DataFrame
+    observables: pd.DataFrame
+    parameters: pd.DataFrame
+    unreached: tuple[str, ...]
+    skipped: tuple[str, ...] = ()
+    start_label: str = ""
+
+
+def build_tables(
+    config: FitConfig | None = None,
+    evidence: pd.DataFrame | None = None,
+    start: parameter_sets.ParameterSet | None = None,
+) -> PetabTables:
+    """Build every table of the PEtab problem (no files written).
+
+    Parameters
+    ----------
+    config : FitConfig, optional
+        Default: ``experiments/fit.toml``.
+    evidence : DataFrame, optional
+        Default: the shipped evidence base (only ``fit`` rows are used).
+    start : ParameterSet, optional
+        Nominal values of the estimated parameters (the start of a refit);
+        default the shipped fit (:func:`secretome.parameter_sets.shipped_fit`).
+        Keys that are not fitted are refused.
+
+    Returns
+    -------
+    PetabTables
+
+    Raises
+    ------
+    SecretomeError
+        A measured scenario cannot be a condition, or nothing is fitted.
+    """
+    config = config or load_fit_config()
+    start = start if start is not None else parameter_sets.shipped_fit()
+    spec = model.load_model()
+    objective = Objective(config, evidence=evidence)
+    sbml_ids = _sbml_ids(spec.sbml)
+
+    meas, qual, used_obs, qual_obs = [], [], {}, {}
+    for term, (_, row) in zip(objective.terms, objective.evidence.iterrows(), strict=True):
+        s = objective.scenarios[term.scenario]
+        _check_exportable(s)
+        obs = model.get_observable(spec, term.observable)
+        if obs.name in sbml_ids:
+            raise SecretomeError(f"observable id {obs.name} clashes with a model id")
+        if row["kind"] != "quantitative":
+            rows, observable = _qualitative_rows(row, term, s, obs, config)
+            qual += rows
+            qual_obs[observable["observableId"]] = observable
+            continue
+        if row["arm"] == "control" and obs.assay != "annexin":
+            raise SecretomeError(
+                f"evidence row {row['id']}: a control-arm value of a {obs.assay} ratio "
+                "cannot be exported (only Annexin % has a control-arm value)"
+            )
+        used_obs[obs.name] = obs
+        dose = None if row["arm"] == "control" else comparison.row_doses(row)[0]
+        meas.append(
+            {
+                "observableId": obs.name,
+                "simulationConditionId": _condition_for(s, row["arm"], dose),
+                "measurement": _on_scale(obs, observed_value(row)),
+                "time": float(row["time_h"]),
+                "noiseParameters": quantitative_sigma(row, config),
+                "datasetId": _petab_id(row["id"]),
+                "reportedValue": observed_value(row),
+                **{f"evidence_{k}": row[k] for k in PROVENANCE},
+            }
+        )
+    if not meas:
+        raise SecretomeError("no fitted quantitative evidence rows: nothing to export to PEtab")
+
+    everything = {s.name: s for s in scenarios.shipped_scenarios()}
+    everything.update(objective.scenarios)
+    conditions, skipped = [], []
+    for name in sorted(everything):
+        why = exportable(everything[name])
+        if why:
+            skipped.append(why)
+            continue
+        conditions += _conditions_of(everything[name])
+
+    observables = pd.DataFrame(
+        [_observable_row(o) for o in used_obs.values()] + list(qual_obs.values())
+    )
+    # every ratio observable gets its control level, measured here or not
+    ratio_vars = [o.variable for o in spec.observables if o.assay != "annexin"]
+    sbml = petab_sbml(spec, ratio_vars)
+    condition_df, fitted_used = _condition_table(spec, objective, conditions)
+    parameter_df, unreached = _parameter_table(
+        spec, objective, fitted_used, condition_df, start.values or {}
+    )
+    # sorted by condition: pyPESTO's roadrunner objective pairs its per-condition data
+    # (in order of appearance) with petab's parameter mapping (sorted by condition)
+    order = ["simulationConditionId", "observableId", "time"]
+    return PetabTables(
+        sbml=sbml,
+        conditions=condition_df,
+        measurements=pd.DataFrame(meas).sort_values(order, kind="stable", ignore_index=True),
+        qualitative=pd.DataFrame(qual).sort_values(order, kind="stable", ignore_index=True),
+        observables=observables,
+        parameters=parameter_df,
+        unreached=unreached,
+        skipped=tuple(skipped),
+        start_label=start.label,
+    )
+
+
+def _sbml_ids(sbml: str) -> set[str]:
+    doc = libsbml.readSBMLFromString(sbml)
+    m = doc.getModel()
+    ids = {e.getId() for e in m.getListOfAllElements() if e.isSetId()}
+    return ids | {m.getId()}
 
 
 # ---------------------------------------------------------------------------
@@ -413,8 +620,8 @@ def _tsv(df: pd.DataFrame) -> str:
     return df.to_csv(sep="\t", index=False, lineterminator="\n")
 
 
-def _problem_yaml() -> str:
-    """The PEtab v1 problem file (written by hand: PyYAML is not a dependency)."""
+def _problem_yaml(measurement_files: list[str]) -> str:
+    """A PEtab v1 problem file (written by hand: PyYAML is not a dependency)."""
     return "\n".join(
         [
             "format_version: 1",
@@ -422,7 +629,7 @@ def _problem_yaml() -> str:
             "problems:",
             f"- sbml_files: [{MODEL_FILE}]",
             f"  condition_files: [{CONDITION_FILE}]",
-            f"  measurement_files: [{MEASUREMENT_FILE}]",
+            f"  measurement_files: [{', '.join(measurement_files)}]",
             f"  observable_files: [{OBSERVABLE_FILE}]",
             "",
         ]
@@ -431,32 +638,50 @@ def _problem_yaml() -> str:
 
 def _readme(t: PetabTables, config: FitConfig) -> str:
     n_est = int(t.parameters["estimate"].sum())
+    kinds = t.qualitative["evidence_kind"].value_counts() if len(t.qualitative) else {}
     lines = [
-        "# The secretome calibration problem in PEtab v1",
+        "# The secretome calibration problem in PEtab",
         "",
         f"Exported by `secretome export-petab` from `{config.source or 'fit.toml'}`; "
-        "see docs/petab.md of the secretome package.",
+        "docs/petab.md of the secretome package explains every choice.",
         "",
-        f"- {len(t.measurements)} measurements (the fitted quantitative evidence rows), "
-        f"{len(t.conditions)} conditions, {len(t.observables)} observables, "
-        f"{n_est} estimated parameters.",
+        f"- `{PROBLEM_FILE}`: the whole calibration problem: {len(t.measurements)} "
+        f"quantitative measurements (`{MEASUREMENT_FILE}`) and "
+        f"{t.qualitative['evidence_id'].nunique() if len(t.qualitative) else 0} qualitative "
+        f"results as {len(t.qualitative)} rows of `{QUALITATIVE_FILE}` (rows: "
+        + ", ".join(f"{v} {k}" for k, v in dict(kinds).items())
+        + "), in pyPESTO's extension for censored and ordinal data (hierarchical "
+        "optimisation, AMICI objective).",
+        f"- `{QUANTITATIVE_PROBLEM_FILE}`: the quantitative part only, standard PEtab v1 "
+        "for any tool; it misses the qualitative results.",
+        f"- {len(t.conditions)} conditions (every arm and dose of every scenario), "
+        f"{len(t.observables)} observables, {n_est} estimated parameters with a uniform "
+        "prior on the log10 scale within their bounds.",
+        f"- Nominal values of the estimated parameters (a refit's start): {t.start_label}; "
+        "column `tableValue` holds models/parameters.csv's value.",
         "- Fold changes are `treated / control` of one simulation: `ctrl_<variable>` in "
         "model.xml is the control arm's steady-state level (an assignment rule of "
         "parameters only).",
-        f"- `{QUALITATIVE_FILE}`: {len(t.qualitative)} fitted direction / no-change / "
-        "ordering results. PEtab v1 has no place for qualitative data, so a PEtab tool "
-        "fits only the quantitative part of secretome's objective.",
+        f"- Failed simulations: secretome's objective gives every residual of a failed "
+        f"scenario the value {config.failure_residual:g}; a PEtab tool handles a failed "
+        "integration its own way (pyPESTO: an infinite objective, the step is rejected).",
     ]
     if t.unreached:
         lines.append(
-            "- Fitted by `secretome fit` but reached by no exported measurement, so absent "
-            "here (they act only through qualitative data): " + ", ".join(t.unreached) + "."
+            "- Fitted by `secretome fit` but used in no exported condition, so absent "
+            "here: " + ", ".join(t.unreached) + "."
         )
+    if t.skipped:
+        lines.append("- Scenarios left out: " + "; ".join(t.skipped) + ".")
     return "\n".join(lines) + "\n"
 
 
-def export_petab(out_dir: str | Path, config: FitConfig | None = None) -> Path:
-    """Write the calibration problem as PEtab v1 files into ``out_dir``.
+def export_petab(
+    out_dir: str | Path,
+    config: FitConfig | None = None,
+    start: parameter_sets.ParameterSet | None = None,
+) -> Path:
+    """Write the calibration problem as PEtab files into ``out_dir``.
 
     Parameters
     ----------
@@ -465,6 +690,8 @@ def export_petab(out_dir: str | Path, config: FitConfig | None = None) -> Path:
         names are replaced, each atomically).
     config : FitConfig, optional
         Default: ``experiments/fit.toml``.
+    start : ParameterSet, optional
+        Nominal values of the estimated parameters; default the shipped fit.
 
     Returns
     -------
@@ -480,7 +707,7 @@ def export_petab(out_dir: str | Path, config: FitConfig | None = None) -> Path:
     if out.exists() and not out.is_dir():
         raise SecretomeError(f"{out}: exists and is not a directory")
     config = config or load_fit_config()
-    t = build_tables(config)  # before creating anything: a refused problem leaves no trace
+    t = build_tables(config, start=start)  # before creating anything: a refusal leaves no trace
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -489,13 +716,24 @@ def export_petab(out_dir: str | Path, config: FitConfig | None = None) -> Path:
         atomic_write(out / MODEL_FILE, t.sbml)
         atomic_write(out / CONDITION_FILE, _tsv(t.conditions))
         atomic_write(out / MEASUREMENT_FILE, _tsv(t.measurements))
+        atomic_write(out / QUALITATIVE_FILE, _tsv(t.qualitative))
         atomic_write(out / OBSERVABLE_FILE, _tsv(t.observables))
         atomic_write(out / PARAMETER_FILE, _tsv(t.parameters))
-        atomic_write(out / QUALITATIVE_FILE, _tsv(t.qualitative))
         atomic_write(out / README_FILE, _readme(t, config))
-        return atomic_write(out / PROBLEM_FILE, _problem_yaml())
+        atomic_write(out / QUANTITATIVE_PROBLEM_FILE, _problem_yaml([MEASUREMENT_FILE]))
+        return atomic_write(
+            out / PROBLEM_FILE, _problem_yaml([MEASUREMENT_FILE, QUALITATIVE_FILE])
+        )
     except OSError as exc:
         raise SecretomeError(f"{out}: cannot write the PEtab files ({exc})") from None
 
 
-__all__ = ["PetabTables", "build_tables", "context_parameter_id", "export_petab", "petab_sbml"]
+__all__ = [
+    "PetabTables",
+    "build_tables",
+    "condition_id",
+    "context_parameter_id",
+    "export_petab",
+    "exportable",
+    "petab_sbml",
+]

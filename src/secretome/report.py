@@ -16,8 +16,12 @@ Plotting functions only draw; they take tables and return figures.
 
 from __future__ import annotations
 
+import datetime
 import html
 import io
+import json
+import subprocess
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +29,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from secretome import comparison, data, scenarios
+import secretome
+from secretome import comparison, data, model, parameter_sets, paths, scenarios
 from secretome.errors import SecretomeError
-from secretome.io import atomic_write, atomic_write_with, read_parameter_file
+from secretome.io import atomic_write, atomic_write_with, check_output_dir
+from secretome.parameter_sets import ParameterSet
 from secretome.simulation import DEFAULT_BACKEND, SimulationResult, simulate
 
 #: Pathway panels of the time-course figure: title -> model variables.
@@ -41,6 +49,61 @@ PATHWAY_PANELS: dict[str, tuple[str, ...]] = {
     "Cell fate": ("viable_cells", "early_apoptotic", "late_apoptotic"),
 }
 AGREE_COLOURS = {"agree": "#1a9850", "disagree": "#d73027"}
+#: Agreement of a run that departs from the paper's experiment (e.g. a cytokine
+#: neutralised): its predictions are shown beside the paper's data but not judged.
+NOT_SCORED = "not scored"
+#: What each evidence scale means, for the ``unit`` column of comparison tables.
+#: ``percent_change_vs_control`` results are shown on the % of control scale.
+UNITS = {
+    "fold_change": "fold change (treated / control)",
+    "percent_cells": "% of cells",
+    "percent_of_control": "% of control",
+    "percent_change_vs_control": "% of control",
+    "relative_migration": "migration (treated / control)",
+}
+#: How the dose axis of each delivery mode reads on figures.
+DOSE_LABELS = {"msc_cells": "MSCs per well", "cm_fraction": "CM fraction"}
+#: Line styles of the treated arms, one per dose (highest dose solid).
+DOSE_STYLES: tuple = (
+    "-",
+    "--",
+    "-.",
+    ":",
+    (0, (6, 1.5, 1, 1.5, 1, 1.5)),
+    (0, (1, 3)),
+    (0, (10, 3)),
+    (0, (3, 1, 3, 4)),
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How a simulated scenario departs from the paper experiment it stands for.
+
+    Attributes
+    ----------
+    reference : str
+        The shipped scenario it was compared with (``""`` when none).
+    changes : tuple of str
+        Every departure, in words (empty: as in the paper).
+    comparable : bool
+        False when a departure changes the experiment the paper's data describe
+        (a perturbation, the MSC source, the medium volume, pre-incubation or
+        medium changes): its predictions are then not scored against those data.
+        Other doses, sampling times or a longer run stay comparable where they
+        sample the paper's.
+    """
+
+    reference: str
+    changes: tuple[str, ...]
+    comparable: bool
+
+    @property
+    def label(self) -> str:
+        """``"as in the paper"``, or the departures joined by ``"; "``."""
+        if not self.reference:
+            return "not a paper scenario"
+        return "; ".join(self.changes) if self.changes else "as in the paper"
 
 
 @dataclass(frozen=True)
@@ -66,15 +129,28 @@ class SimulationReport:
     comparison: pd.DataFrame | None
     shown: pd.DataFrame
     written: tuple[Path, ...]
+    parameters: ParameterSet
+    variant: Variant
 
 
 @dataclass(frozen=True)
 class Report:
-    """What :func:`reproduce` wrote and found."""
+    """What :func:`reproduce` wrote and found.
+
+    Attributes
+    ----------
+    out_dir : pathlib.Path
+    comparison : pandas.DataFrame
+        Every evidence row against the model (as ``comparison.csv``).
+    results : tuple of SimulationResult
+    parameters : ParameterSet
+        The parameter set used, named in every file.
+    """
 
     out_dir: Path
     comparison: pd.DataFrame
     results: tuple[SimulationResult, ...]
+    parameters: ParameterSet
 
 
 def record_variables() -> tuple[str, ...]:
@@ -93,8 +169,10 @@ def plot_model_vs_data(rows: pd.DataFrame, evidence: pd.DataFrame, title: str) -
 
     Fold-change results on a log2 axis (observed: black dot with SD where stated;
     qualitative: an arrow for the stated direction, a bar for no change); percent
-    results on their own axis; dose orderings as predicted dose-response lines.
-    Predictions are diamonds, green where they agree with the paper, red where not.
+    results on their own axis (% of cells, or % of control); dose orderings as
+    predicted dose-response lines on a log dose axis. Predictions are diamonds,
+    green where they agree with the paper, red where not, grey where not scored;
+    the paper's data are drawn on top of them.
     """
     ev = evidence.set_index("id")
     rows = rows.assign(scale=[ev.loc[i, "scale"] for i in rows["id"]])
@@ -122,7 +200,8 @@ def plot_model_vs_data(rows: pd.DataFrame, evidence: pd.DataFrame, title: str) -
             _draw_percent(ax, d, ev)
         else:
             _draw_orderings(ax, d)
-    fig.suptitle(title)
+    width = max(40, int(fig.get_figwidth() * 10))  # characters that fit at the title's size
+    fig.suptitle("\n".join(textwrap.fill(line, width) for line in title.split("\n")))
     fig.tight_layout()
     return fig
 
@@ -133,17 +212,39 @@ def _label(r: pd.Series, ev: pd.DataFrame) -> str:
     return f"{e['readout']}\n{e['cell_line']}{dose} ({e['assay']})"
 
 
+#: Drawing order: model diamonds under the paper's data, so the data stay visible.
+MODEL_Z, DATA_Z = 2, 4
+
+
+def _draw_model(ax: plt.Axes, x: float, y: float, agreement: str) -> None:
+    colour = AGREE_COLOURS.get(agreement, "grey")
+    ax.plot(x, y, "D", color=colour, ms=8, alpha=0.8, zorder=MODEL_Z)
+
+
+def _draw_data(ax: plt.Axes, x: float, y: float, lo: float | None, hi: float | None) -> None:
+    """One stated value, with its SD as an error bar where the paper gives one."""
+    if lo is None:
+        ax.plot(x, y, "o", color="black", ms=6, zorder=DATA_Z)
+    else:
+        ax.errorbar(
+            x, y, yerr=[[y - lo], [hi - y]], fmt="o", color="black", ms=6, capsize=3, zorder=DATA_Z
+        )
+
+
 def _draw_fold(ax: plt.Axes, d: pd.DataFrame, ev: pd.DataFrame) -> None:
     x = np.arange(len(d))
     for xi, (_, r) in zip(x, d.iterrows(), strict=True):
         e = ev.loc[r["id"]]
+        if pd.notna(r["predicted"]):
+            pred = r["predicted"] / 100 if e["assay"] == "mtt" else r["predicted"]
+            _draw_model(ax, xi, np.log2(pred), r["agreement"])
         if r["kind"] == "quantitative":
             y = np.log2(e["value"])
-            if pd.notna(e["sd"]):
+            if pd.notna(e["sd"]) and e["value"] > e["sd"]:
                 lo, hi = np.log2(e["value"] - e["sd"]), np.log2(e["value"] + e["sd"])
-                ax.errorbar(xi, y, yerr=[[y - lo], [hi - y]], fmt="o", color="black", ms=6)
+                _draw_data(ax, xi, y, lo, hi)
             else:
-                ax.plot(xi, y, "o", color="black", ms=6)
+                _draw_data(ax, xi, y, None, None)
         elif r["kind"] == "direction":
             dy = 0.6 if r["direction"] == "up" else -0.6
             ax.annotate(
@@ -152,14 +253,12 @@ def _draw_fold(ax: plt.Axes, d: pd.DataFrame, ev: pd.DataFrame) -> None:
                 (xi, 0),
                 arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.8},
                 annotation_clip=False,
+                zorder=DATA_Z,
             )
             ax.plot(xi, dy, alpha=0)  # keep the arrow inside the axis limits
         else:  # no_change
-            ax.plot([xi - 0.25, xi + 0.25], [0, 0], color="black", lw=3)
-        if pd.notna(r["predicted"]):
-            pred = r["predicted"] / 100 if e["assay"] == "mtt" else r["predicted"]
-            ax.plot(xi, np.log2(pred), "D", color=AGREE_COLOURS.get(r["agreement"], "grey"), ms=7)
-    ax.axhline(0, color="grey", lw=0.8)
+            ax.plot([xi - 0.25, xi + 0.25], [0, 0], color="black", lw=3, zorder=DATA_Z)
+    ax.axhline(0, color="grey", lw=0.8, zorder=1)
     ax.set_xticks(x, [_label(r, ev) for _, r in d.iterrows()], rotation=70, ha="right", fontsize=7)
     ax.set_ylabel("log2 fold change (treated / control)")
     ax.set_title("Fold changes")
@@ -172,9 +271,13 @@ def _draw_percent(ax: plt.Axes, d: pd.DataFrame, ev: pd.DataFrame) -> None:
         obs, pred = e["value"], r["predicted"]
         if e["scale"] == "percent_change_vs_control":  # show on the % of control scale
             obs, pred = 100 + obs, 100 + pred
-        sd = e["sd"] if pd.notna(e["sd"]) else 0.0
-        ax.errorbar(xi, obs, yerr=sd, fmt="o", color="black", ms=6)
-        ax.plot(xi, pred, "D", color=AGREE_COLOURS.get(r["agreement"], "grey"), ms=7)
+        if pd.notna(pred):
+            _draw_model(ax, xi, pred, r["agreement"])
+        if pd.notna(obs):
+            sd = e["sd"] if pd.notna(e["sd"]) else None
+            _draw_data(
+                ax, xi, obs, None if sd is None else obs - sd, None if sd is None else obs + sd
+            )
     ax.set_xticks(
         x,
         [f"{_label(r, ev)}\n{ev.loc[r['id'], 'arm']}" for _, r in d.iterrows()],
@@ -182,7 +285,9 @@ def _draw_percent(ax: plt.Axes, d: pd.DataFrame, ev: pd.DataFrame) -> None:
         ha="right",
         fontsize=7,
     )
-    ax.set_ylabel("% (cells, or of control viability)")
+    scales = {ev.loc[i, "scale"] for i in d["id"]}
+    units = sorted({UNITS[sc] for sc in scales})
+    ax.set_ylabel(" / ".join(units))
     ax.set_title("Percentages")
 
 
@@ -201,27 +306,30 @@ def _draw_orderings(ax: plt.Axes, d: pd.DataFrame) -> None:
             label=f"{r['observable']} (paper: {said[r['direction']]}{caveat})",
         )
     ax.axhline(1, color="grey", lw=0.8)
-    ax.set_xlabel("dose (CM fraction)")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(_PLAIN)
+    ax.xaxis.set_minor_formatter(_PLAIN)
+    ax.set_xlabel(f"dose ({DOSE_LABELS['cm_fraction']}, log scale)")
     ax.set_ylabel("model, relative to the lowest dose")
     ax.set_title("Across doses")
     ax.legend(fontsize=7)
 
 
-def plot_timecourses(result: SimulationResult) -> plt.Figure:
+def plot_timecourses(result: SimulationResult, *, note: str = "") -> plt.Figure:
     """Pathway activity over time, each variable relative to its control level at t = 0.
 
     Control arm thin grey (flat when the model sits at its steady state); treated
-    arms in colour, one colour per variable and one line style per dose.
+    arms in colour, one colour per variable and one line style per dose (the
+    highest dose solid; a legend names each dose with its unit). ``note`` (e.g.
+    the parameter set and how the scenario was changed) goes under the title.
     """
     tc = result.timecourses
     present = set(tc["variable"])
     panels = {k: [v for v in vs if v in present] for k, vs in PATHWAY_PANELS.items()}
     panels = {k: v for k, v in panels.items() if v}
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7), squeeze=False)
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7.4), squeeze=False)
     doses = sorted(tc.loc[tc["arm"] == "treated", "dose"].unique())
-    # the highest dose solid, lower doses progressively lighter dashes
-    styles = ["-", "--", "-.", ":"]
-    dose_style = {d: styles[min(i, len(styles) - 1)] for i, d in enumerate(reversed(doses))}
+    dose_style = {d: _dose_style(i) for i, d in enumerate(reversed(doses))}
     colours = plt.cm.tab10.colors
     for ax, (title, names) in zip(axes.flat, panels.items(), strict=False):
         for j, name in enumerate(names):
@@ -247,14 +355,42 @@ def plot_timecourses(result: SimulationResult) -> plt.Figure:
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     s = result.scenario
-    unit = "MSCs" if s.mode == "transwell" else "CM fraction"
-    dose_text = ", ".join(f"{d:g} ({dose_style[d]})" for d in doses)
-    fig.suptitle(f"{s.name}: treated ({unit} {dose_text}) versus control (grey)")
-    fig.tight_layout()
+    handles = [Line2D([], [], color="grey", lw=0.8, label="control")]
+    handles += [
+        Line2D([], [], color="black", ls=dose_style[d], lw=1.6, label=dose_text(d, s.dose_unit))
+        for d in reversed(doses)
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), fontsize=8)
+    title = f"{s.name}: treated arms (one line style per dose) versus control (grey)"
+    fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=11)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
-def plot_response(observables: pd.DataFrame, names: Sequence[str], axis: str) -> plt.Figure:
+def dose_text(dose: float, dose_unit: str) -> str:
+    """A dose with its unit: ``"60,000 MSCs per well"``, ``"CM fraction 0.5"``."""
+    if dose_unit == "msc_cells":
+        return f"{dose:,.0f} {DOSE_LABELS[dose_unit]}"
+    return f"{DOSE_LABELS.get(dose_unit, 'dose')} {dose:g}"
+
+
+#: Tick labels as plain numbers (0.3, 1, 60000), not powers of ten.
+_PLAIN = FuncFormatter(lambda v, _: f"{v:g}")
+
+
+def _dose_style(i: int):
+    """The i-th dose's line style: distinct for up to len(DOSE_STYLES) doses."""
+    return DOSE_STYLES[i % len(DOSE_STYLES)]
+
+
+def plot_response(
+    observables: pd.DataFrame,
+    names: Sequence[str],
+    axis: str,
+    *,
+    dose_label: str = "dose",
+    title: str = "",
+) -> plt.Figure:
     """Response curves: each observable's assay value against dose or sampling time.
 
     Parameters
@@ -264,31 +400,46 @@ def plot_response(observables: pd.DataFrame, names: Sequence[str], axis: str) ->
     names : sequence of str
         Observables to draw, one panel each.
     axis : {"dose", "time_h"}
-        What varies along x; the other is fixed (one line per value of it).
+        What varies along x; the other is fixed (one line per value of it). Doses
+        are drawn on a log axis (they span decades).
+    dose_label : str
+        The dose's unit, e.g. ``"MSCs per well"`` or ``"CM fraction"``
+        (:data:`DOSE_LABELS`).
+    title : str
+        Figure title (e.g. the scenario and parameter set).
     """
     other = "time_h" if axis == "dose" else "dose"
     n = len(names)
     cols = min(n, 3)
     rows_ = -(-n // cols)
-    fig, axes = plt.subplots(rows_, cols, figsize=(4.2 * cols, 3.3 * rows_), squeeze=False)
+    fig, axes = plt.subplots(rows_, cols, figsize=(4.2 * cols, 3.3 * rows_ + 0.5), squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
         d = observables[observables["observable"] == name]
         for key, g in d.groupby(other):
             g = g.sort_values(axis)
-            label = f"{key:g} h" if other == "time_h" else f"dose {key:g}"
+            label = f"{key:g} h" if other == "time_h" else f"{key:g} {dose_label}"
             ax.plot(g[axis], g["value"], "o-", label=label)
         assay = d["assay"].iloc[0]
         neutral = {"mtt": 100.0, "annexin": None}.get(assay, 1.0)
         if neutral is not None:
             ax.axhline(neutral, color="grey", lw=0.8, ls="--")
         ax.set_title(f"{name} ({assay})", fontsize=10)
-        ax.set_xlabel("dose" if axis == "dose" else "time (h)")
+        if axis == "dose":
+            if (d["dose"] > 0).all():
+                ax.set_xscale("log")
+                ax.xaxis.set_major_formatter(_PLAIN)
+                ax.xaxis.set_minor_formatter(_PLAIN)
+            ax.set_xlabel(f"{dose_label} (log scale)" if (d["dose"] > 0).all() else dose_label)
+        else:
+            ax.set_xlabel("time (h)")
         ax.set_ylabel(
             {"mtt": "% of control", "annexin": "% of cells"}.get(assay, "treated / control")
         )
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -310,6 +461,7 @@ def plot_waterfall(starts: pd.DataFrame) -> plt.Figure:
         label="start",
     )
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # starts are counted
     ax.set_xlabel("start (sorted by final objective)")
     ax.set_ylabel("objective (½ Σ residual²)")
     hits = int(np.isclose(table["cost"], best, rtol=1e-3, atol=1e-6).sum())
@@ -320,31 +472,47 @@ def plot_waterfall(starts: pd.DataFrame) -> plt.Figure:
 
 
 def plot_profiles(profiles: pd.DataFrame, classes: pd.DataFrame, threshold: float) -> plt.Figure:
-    """One panel per parameter: objective rise against the log10 offset from the best."""
+    """One panel per parameter: objective rise against the log10 offset from the best.
+
+    The y axis is linear up to 1 and logarithmic above (symlog), with plain
+    numbers as tick labels; it starts at 0 unless a profile point fell below the
+    best value (a sign that the fit had not converged).
+    """
     keys = list(classes["key"])
-    cols = 5
+    cols = max(1, min(5, len(keys)))
     rows_ = -(-len(keys) // cols)
-    fig, axes = plt.subplots(rows_, cols, figsize=(3.1 * cols, 2.5 * rows_), squeeze=False)
+    fig, axes = plt.subplots(
+        rows_,
+        cols,
+        figsize=(2.9 * cols + 0.6, 2.3 * rows_ + 0.9),
+        squeeze=False,
+        layout="constrained",
+    )
     colour = {
         "identifiable": "#1a9850",
         "practically non-identifiable": "#fdae61",
         "structurally non-identifiable": "#d73027",
     }
     label = classes.set_index("key")["class"]
+    lowest = min(0.0, float(profiles["delta"].min())) if len(profiles) else 0.0
+    highest = max(float(profiles["delta"].max()) if len(profiles) else 0.0, threshold)
     for ax, key in zip(axes.flat, keys, strict=False):
         g = profiles[profiles["key"] == key].sort_values("offset")
         ax.plot(g["offset"], g["delta"], "o-", color=colour[label[key]], ms=3)
         ax.axhline(threshold, color="grey", ls="--", lw=0.8)
         ax.set_title(key, fontsize=8)
         ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(lowest, highest * 1.5)
+        ax.yaxis.set_major_formatter(_PLAIN)
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(keys) :]:
-        ax.set_visible(False)
-    fig.supxlabel("log10 offset from the best value")
-    fig.supylabel("Δ objective (dashed: 95 % threshold)")
-    handles = [plt.Line2D([], [], color=c, marker="o", label=k) for k, c in colour.items()]
-    fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+        fig.delaxes(ax)
+    fig.supxlabel("log10 offset from the best value", fontsize=9)
+    fig.supylabel("Δ objective (dashed: 95 % threshold)", fontsize=9)
+    handles = [Line2D([], [], color=c, marker="o", label=k) for k, c in colour.items()]
+    fig.legend(handles=handles, loc="outside upper center", ncol=3, fontsize=8)
     return fig
 
 
@@ -361,16 +529,240 @@ def _save(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
+# --- what every report says about itself ------------------------------------------------
+
+
+def _commit() -> str:
+    """The git commit of the checkout the data are read from, if it is one."""
+    root = paths.project_root()
+    if not (root / ".git").exists():
+        return "unknown (not a git checkout)"
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    try:
+        sha = git("rev-parse", "--short=9", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if not sha:
+        return "unknown"
+    return sha + (" with uncommitted changes" if dirty else "")
+
+
+def provenance(parameters: ParameterSet, backend: str, **extra: object) -> dict[str, object]:
+    """The stamp every report carries: version, commit, date, parameter set, simulator.
+
+    Parameters
+    ----------
+    parameters : ParameterSet
+        The parameter set used.
+    backend : str
+        The simulator.
+    **extra
+        Further entries (e.g. the scenario and how it was changed).
+
+    Returns
+    -------
+    dict
+        JSON-ready; written as ``provenance.json`` beside every report.
+    """
+    now = datetime.datetime.now(datetime.UTC)
+    return {
+        "secretome": secretome.__version__,
+        "commit": _commit(),
+        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
+        "parameters": parameters.label,
+        "backend": backend,
+        **extra,
+    }
+
+
+def _stamp(meta: Mapping[str, object]) -> str:
+    return f"secretome {meta['secretome']}, commit {meta['commit']}, {meta['date']}"
+
+
+def _as_parameter_set(
+    params: ParameterSet | Mapping[str, float] | None,
+    label: str | None = None,
+    *,
+    allow_outside_bounds: bool = False,
+) -> ParameterSet:
+    """Any accepted form of parameters as a checked, named :class:`ParameterSet`."""
+    if isinstance(params, ParameterSet):
+        if params.values is not None:
+            parameter_sets.check_values(
+                params.values,
+                allow_outside_bounds=allow_outside_bounds or params.allow_outside_bounds,
+                where=params.label,
+            )
+        return params
+    if params is None:
+        return parameter_sets.ParameterSet(None, label or parameter_sets.NOMINAL_LABEL, "nominal")
+    values = {str(k): float(v) for k, v in params.items()}
+    parameter_sets.check_values(
+        values, allow_outside_bounds=allow_outside_bounds, where=label or "parameters"
+    )
+    return parameter_sets.ParameterSet(
+        values,
+        label or f"{len(values)} value(s) given in Python",
+        "custom",
+        allow_outside_bounds=allow_outside_bounds,
+    )
+
+
+# --- the paper's scale, and runs that depart from the paper -----------------------------
+
+
+def presented(rows: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
+    """Comparison rows with one meaning per column: every value on its stated unit.
+
+    ``observed`` and ``predicted`` of a result stated as a change versus control
+    (``percent_change_vs_control``: A431's "+30.12 %") are shown on the % of control
+    scale (130.12), like every other MTT result; a ``unit`` column after
+    ``observed`` says what each row's numbers are.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        From :func:`secretome.comparison.compare`.
+    evidence : pandas.DataFrame
+        The evidence table the rows come from.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    scale = rows["id"].map(evidence.set_index("id")["scale"])
+    change = (scale == "percent_change_vs_control").to_numpy()
+    out = rows.copy()
+    for col in ("observed", "predicted"):
+        values = pd.to_numeric(out[col], errors="coerce")
+        out[col] = np.where(change, 100.0 + values, values)
+    unit = [
+        f"% of control (stated as {v:+g} % vs control)" if c and pd.notna(v) else UNITS.get(sc, "")
+        for c, v, sc in zip(change, rows["observed"], scale, strict=True)
+    ]
+    out.insert(list(out.columns).index("observed") + 1, "unit", unit)
+    return out
+
+
+def _perturbation_text(p: scenarios.Perturbation) -> str:
+    if p.type == "neutralise":
+        what = f"{p.target} neutralised" + ("" if p.amount == 1 else f" {100 * p.amount:g} %")
+    elif p.type == "inhibit":
+        what = f"{p.target} inhibited {100 * p.amount:g} %"
+    else:
+        what = f"{p.target} level x {p.amount:g}"
+    return what + (" in the treated arm only" if p.arms == "treated" else " in both arms")
+
+
+def _numbers(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def variant_of(scenario: scenarios.Scenario) -> Variant:
+    """How ``scenario`` departs from the shipped paper scenario it stands for.
+
+    The reference is the shipped scenario of the same name, else the first of the
+    same study, cell line and delivery mode (none: not a paper scenario).
+
+    Parameters
+    ----------
+    scenario : Scenario
+
+    Returns
+    -------
+    Variant
+    """
+    shipped = scenarios.shipped_scenarios()
+    ref = next((s for s in shipped if s.name == scenario.name), None)
+    if ref is None and scenario.study:
+        ref = next(
+            (
+                s
+                for s in shipped
+                if (s.study, s.cell_line, s.mode)
+                == (scenario.study, scenario.cell_line, scenario.mode)
+            ),
+            None,
+        )
+    if ref is None:
+        return Variant("", (), True)
+    s = scenario
+    changing: list[str] = []
+    other: list[str] = []
+    if (s.cell_line, s.mode) != (ref.cell_line, ref.mode):
+        changing.append(f"{s.cell_line} {s.mode} (paper: {ref.cell_line} {ref.mode})")
+    if s.msc_source != ref.msc_source:
+        changing.append(f"MSC source {s.msc_source} (paper: {ref.msc_source})")
+    if s.medium_ml != ref.medium_ml:
+        changing.append(f"medium {s.medium_ml:g} mL (paper: {ref.medium_ml:g} mL)")
+    if s.preincubation_h != ref.preincubation_h:
+        changing.append(
+            f"pre-incubation {s.preincubation_h:g} h (paper: {ref.preincubation_h:g} h)"
+        )
+    last = max(s.sampling_h)
+    if [t for t in s.medium_changes_h if t < last] != [
+        t for t in ref.medium_changes_h if t < last
+    ]:
+        changing.append(
+            f"medium changes at {_numbers(s.medium_changes_h) or 'none'} h "
+            f"(paper: {_numbers(ref.medium_changes_h) or 'none'})"
+        )
+    added = [p for p in s.perturbations if p not in ref.perturbations]
+    removed = [p for p in ref.perturbations if p not in s.perturbations]
+    changing += [_perturbation_text(p) for p in added]
+    changing += [f"without the paper's {_perturbation_text(p)}" for p in removed]
+    unit = DOSE_LABELS[s.dose_unit]
+    if s.doses != ref.doses:
+        other.append(f"doses {_numbers(s.doses)} {unit} (paper: {_numbers(ref.doses)})")
+    if s.sampling_h != ref.sampling_h:
+        other.append(f"sampled at {_numbers(s.sampling_h)} h (paper: {_numbers(ref.sampling_h)})")
+    if s.duration_h != ref.duration_h:
+        other.append(f"exposure {s.duration_h:g} h (paper: {ref.duration_h:g} h)")
+    return Variant(ref.name, tuple(changing + other), not changing)
+
+
+def _not_scored(rows: pd.DataFrame, variant: Variant) -> pd.DataFrame:
+    """Rows judged against data of another experiment: keep the numbers, drop the verdict."""
+    departs = "; ".join(variant.changes)
+    out = rows.assign(
+        agreement=NOT_SCORED,
+        detail=f"the model run departs from the paper ({departs}); the data are the paper's",
+    )
+    if "counted" in out.columns:
+        out["counted"] = False
+    return out
+
+
 # --- the report ------------------------------------------------------------------------
 
 
+def independent_agreement(rows: pd.DataFrame) -> str:
+    """ "A of N independent predictions agree": readouts that share a model law count
+    once, readouts the model cannot change and control-arm results not at all
+    (:func:`secretome.comparison.agreement_counts`)."""
+    counts = comparison.agreement_counts(rows)
+    total = int(counts.sum())
+    return f"{int(counts['agree'])} of {total} independent predictions agree"
+
+
 def _agreement_counts(rows: pd.DataFrame) -> str:
-    parts = []
+    parts = [independent_agreement(rows) + " (per row:"]
+    judged = rows[rows["agreement"].isin(list(AGREE_COLOURS))]
     for kind in data.KINDS:
-        k = rows[rows["kind"] == kind]
+        k = judged[judged["kind"] == kind]
         if len(k):
             parts.append(f"{kind}: {(k['agreement'] == 'agree').sum()}/{len(k)} agree")
-    return "; ".join(parts)
+    skipped = int((rows["agreement"] == NOT_SCORED).sum())
+    if skipped:
+        parts.append(f"{skipped} {NOT_SCORED}")
+    return parts[0] + " " + "; ".join(parts[1:]) + ")"
 
 
 def _table_html(rows: pd.DataFrame) -> str:
@@ -381,14 +773,15 @@ def _table_html(rows: pd.DataFrame) -> str:
         "time_h",
         "dose",
         "observed",
+        "unit",
         "direction",
         "predicted",
         "agreement",
         "detail",
     ]
     buf = io.StringIO()
-    rows[cols].to_html(
-        buf, index=False, float_format=lambda x: f"{x:.3g}", na_rep="", escape=True, classes="cmp"
+    rows[[c for c in cols if c in rows.columns]].to_html(
+        buf, index=False, float_format=lambda x: f"{x:.4g}", na_rep="", escape=True, classes="cmp"
     )
     out = buf.getvalue()
     for word, colour in AGREE_COLOURS.items():
@@ -399,22 +792,28 @@ def _table_html(rows: pd.DataFrame) -> str:
 
 
 def _index_html(
-    table: pd.DataFrame, results: Sequence[SimulationResult], params_label: str
+    table: pd.DataFrame,
+    results: Sequence[SimulationResult],
+    params_label: str,
+    meta: Mapping[str, object],
 ) -> str:
     studies = sorted(table["study"].unique())
     fit = table
     head = f"""<!doctype html><html><head><meta charset="utf-8"><title>secretome: model versus evidence</title>
 <style>body{{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}} img{{max-width:100%}}
-table.cmp{{border-collapse:collapse;font-size:12px}} table.cmp td,table.cmp th{{border:1px solid #ccc;padding:2px 5px}}</style>
+table.cmp{{border-collapse:collapse;font-size:12px}} table.cmp td,table.cmp th{{border:1px solid #ccc;padding:2px 5px}}
+.stamp{{color:#555;font-size:12px}}</style>
 </head><body><h1>secretome: model versus the published evidence</h1>
+<p class="stamp">{html.escape(_stamp(meta))} (<a href="provenance.json">provenance.json</a>)</p>
 <p>Parameters: <b>{html.escape(params_label)}</b>. Every row of the evidence base
 (<code>experiments/data/evidence.csv</code>) is compared with the model's prediction in the
 paper's scenario (<code>experiments/scenarios/</code>). In the figures, black marks are the papers' results
-(dots: numbers stated in the text, with SD where given; arrows: a significant change whose size is only in a figure;
-bars: no significant change); diamonds are the model, <span style="color:{AGREE_COLOURS["agree"]}">green</span> where it agrees,
+(dots: numbers stated in the text, with SD as error bars where given; arrows: a significant change whose size is only in a figure;
+bars: no significant change), drawn over the model's diamonds, <span style="color:{AGREE_COLOURS["agree"]}">green</span> where it agrees,
 <span style="color:{AGREE_COLOURS["disagree"]}">red</span> where it does not. Agreement rules: quantitative within
 {comparison.QUANT_TOLERANCE:.0%}; direction beyond a fold change of {comparison.DIRECTION_BAND}; no change within a fold change of
-{comparison.NO_CHANGE_BAND}; dose orderings monotone.</p>
+{comparison.NO_CHANGE_BAND}; dose orderings monotone. The <code>unit</code> column gives each row's scale; a result stated as a
+change versus control is shown as % of control.</p>
 <p><b>Overall</b>: {_agreement_counts(fit)}. Full table: <a href="comparison.csv">comparison.csv</a>;
 all simulated observables: <a href="observables.csv">observables.csv</a>.</p>"""
     body = []
@@ -433,81 +832,128 @@ all simulated observables: <a href="observables.csv">observables.csv</a>.</p>"""
                     f'<img src="figures/{r.scenario.name}_timecourses.png" alt="time courses, {r.scenario.name}">'
                 )
         body.append(_table_html(rows))
-    return head + "\n".join(body) + "</body></html>\n"
+    foot = f'<p class="stamp">{html.escape(_stamp(meta))}</p>'
+    return head + "\n".join(body) + foot + "</body></html>\n"
 
 
-FITTED_PARAMETERS = "fitted_parameters.csv"
-FITTED_PROVENANCE = "fitted_parameters.toml"
+FITTED_PARAMETERS = parameter_sets.FITTED_PARAMETERS
+FITTED_PROVENANCE = parameter_sets.FITTED_PROVENANCE
+
+
+def _check_observables(names: Sequence[str]) -> None:
+    known = [o.name for o in model.load_model().observables]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SecretomeError(
+            f"unknown observable(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
 
 
 def simulation_report(
     scenario: scenarios.Scenario,
     out_dir: str | Path,
-    params: Mapping[str, float] | None = None,
+    params: ParameterSet | Mapping[str, float] | None = None,
     *,
     observables: Sequence[str] | None = None,
     backend: str = DEFAULT_BACKEND,
+    allow_outside_bounds: bool = False,
 ) -> SimulationReport:
     """Simulate one scenario and write what a person reads about it.
 
     Writes (atomically) ``observables.csv`` and ``timecourses.csv``,
-    ``timecourses.png`` (the pathway panels), and where they apply
-    ``comparison.csv`` with ``model_vs_data.png`` (the scenario samples evidence
+    ``timecourses.png`` (the pathway panels), ``provenance.json``, and where they
+    apply ``comparison.csv`` with ``model_vs_data.png`` (the scenario samples evidence
     rows), ``dose_response.png`` (several doses) and ``time_response.png``
-    (several sampling times).
+    (several sampling times). Every file names the parameter set, and how the
+    scenario departs from the paper's experiment (:func:`variant_of`); a run
+    that changes the experiment (e.g. a cytokine neutralised) is shown beside the
+    paper's data but not scored against them (``agreement = "not scored"``).
 
     Parameters
     ----------
     scenario : Scenario
     out_dir : path
-        Created if missing.
-    params : mapping, optional
-        Parameter overrides (``name`` or ``name[context]`` keys).
+        Created if missing; refused before any work if it cannot be written.
+    params : ParameterSet or mapping, optional
+        A :class:`~secretome.parameter_sets.ParameterSet` (e.g.
+        :func:`~secretome.parameter_sets.shipped_fit`), or overrides (``name`` or
+        ``name[context]`` keys), checked against the table's bounds
+        (:func:`~secretome.parameter_sets.check_values`); default the table's
+        nominal values.
     observables : sequence of str, optional
         Outputs to show in the response figures and :attr:`SimulationReport.shown`;
         default :func:`secretome.comparison.measured_observables`. Unknown names
         are refused.
     backend : str
         Simulator (:data:`secretome.simulation.BACKENDS`).
+    allow_outside_bounds : bool
+        Accept override values outside the table's bounds.
 
     Returns
     -------
     SimulationReport
     """
-    result = simulate(scenario, params, record=record_variables(), backend=backend)
+    pset = _as_parameter_set(params, allow_outside_bounds=allow_outside_bounds)
+    out = check_output_dir(out_dir)
     evidence = data.load_evidence()
     names = list(observables or comparison.measured_observables(scenario, evidence))
-    obs = result.observables
-    unknown = [n for n in names if n not in set(obs["observable"])]
-    if unknown:
-        raise SecretomeError(
-            f"unknown observable(s) {', '.join(unknown)}; known: "
-            f"{', '.join(dict.fromkeys(obs['observable']))}"
-        )
-    out = Path(out_dir)
+    _check_observables(names)
+    variant = variant_of(scenario)
+    result = simulate(scenario, pset.as_dict(), record=record_variables(), backend=backend)
+    tags = {"variant": variant.label, "parameters": pset.name}
+    obs = result.observables.assign(**tags)
+    meta = provenance(
+        pset,
+        backend,
+        scenario=scenario.name,
+        variant=variant.label,
+        scored_against_the_paper=variant.comparable,
+    )
+    note = f"parameters: {pset.name}; scenario: {variant.label}"
     written = [
         atomic_write(out / "observables.csv", obs.to_csv(index=False)),
-        atomic_write(out / "timecourses.csv", result.timecourses.to_csv(index=False)),
+        atomic_write(
+            out / "timecourses.csv", result.timecourses.assign(**tags).to_csv(index=False)
+        ),
     ]
-    save_figure(plot_timecourses(result), out / "timecourses.png")
+    save_figure(plot_timecourses(result, note=note), out / "timecourses.png")
     written.append(out / "timecourses.png")
     rows = None
     sampled = comparison.evidence_for(result, evidence)
     if not sampled.empty:
         rows = comparison.compare(sampled, [result])
+        if variant.comparable:
+            title = f"{scenario.name}: model (diamonds) versus {scenario.study} (black)"
+        else:
+            rows = _not_scored(rows, variant)
+            title = (
+                f"{scenario.name} with {'; '.join(variant.changes)}: model (grey, "
+                f"{NOT_SCORED}) beside the paper's data for the unchanged experiment (black)"
+            )
+        figure = plot_model_vs_data(rows, sampled, f"{title}\nparameters: {pset.name}")
+        rows = presented(rows, sampled).assign(**tags)
         written.append(atomic_write(out / "comparison.csv", rows.to_csv(index=False)))
-        title = f"{scenario.name}: model (diamonds) versus {scenario.study} (black)"
-        save_figure(plot_model_vs_data(rows, sampled, title), out / "model_vs_data.png")
+        save_figure(figure, out / "model_vs_data.png")
         written.append(out / "model_vs_data.png")
     for axis, several, name in (
         ("dose", len(scenario.doses) > 1, "dose_response.png"),
         ("time_h", len(scenario.sampling_h) > 1, "time_response.png"),
     ):
         if several:
-            save_figure(plot_response(obs, names, axis), out / name)
+            fig = plot_response(
+                obs,
+                names,
+                axis,
+                dose_label=DOSE_LABELS[scenario.dose_unit],
+                title=f"{scenario.name} ({variant.label}); {note.split(';')[0]}",
+            )
+            save_figure(fig, out / name)
             written.append(out / name)
+    written.append(
+        atomic_write(out / "provenance.json", json.dumps(meta, indent=2, default=str) + "\n")
+    )
     shown = obs[obs["observable"].isin(names)].reset_index(drop=True)
-    return SimulationReport(out, result, rows, shown, tuple(written))
+    return SimulationReport(out, result, rows, shown, tuple(written), pset, variant)
 
 
 def shipped_parameters() -> tuple[dict[str, float] | None, str]:
@@ -515,7 +961,9 @@ def shipped_parameters() -> tuple[dict[str, float] | None, str]:
 
     The fitted set committed under ``models/`` (``fitted_parameters.csv``, with its
     command, seed and objective in ``fitted_parameters.toml``) when there is one,
-    else ``None`` (the table's nominal values).
+    else ``None`` (the table's nominal values). The same set as a named
+    :class:`~secretome.parameter_sets.ParameterSet`:
+    :func:`secretome.parameter_sets.shipped_fit`.
 
     Returns
     -------
@@ -524,27 +972,15 @@ def shipped_parameters() -> tuple[dict[str, float] | None, str]:
     label : str
         Where they came from, for reports.
     """
-    import tomllib
-
-    from secretome.paths import models_dir
-
-    values_file = models_dir() / FITTED_PARAMETERS
-    if not values_file.is_file():
-        return None, "nominal values of models/parameters.csv (not fitted)"
-    values = read_parameter_file(values_file)
-    label = f"fitted (models/{FITTED_PARAMETERS})"
-    meta_file = models_dir() / FITTED_PROVENANCE
-    if meta_file.is_file():
-        meta = tomllib.loads(meta_file.read_text())
-        label += f": `{meta.get('command', '?')}`, objective {meta.get('objective', '?')}"
-    return values, label
+    pset = parameter_sets.shipped_fit()
+    return pset.as_dict(), pset.label
 
 
 def reproduce(
     out_dir: str | Path,
-    params: Mapping[str, float] | None = None,
+    params: ParameterSet | Mapping[str, float] | None = None,
     *,
-    params_label: str = "nominal values of models/parameters.csv (not fitted)",
+    params_label: str | None = None,
     progress: Callable[[str, int], None] | None = None,
     backend: str = DEFAULT_BACKEND,
 ) -> Report:
@@ -553,18 +989,26 @@ def reproduce(
     Parameters
     ----------
     out_dir : path
-        Created if missing; files are written atomically.
-    params : mapping, optional
-        Parameter overrides (e.g. fitted values); default the table's values.
-    params_label : str
-        Where the parameters came from, printed at the top of the report.
+        Created if missing (refused before any work if it cannot be written);
+        files are written atomically.
+    params : ParameterSet or mapping, optional
+        A named parameter set (e.g. :func:`secretome.parameter_sets.shipped_fit`,
+        what ``secretome reproduce`` uses), or overrides checked against the
+        table's bounds; default the table's nominal values.
+    params_label : str, optional
+        Where mapping ``params`` came from, printed at the top of the report.
     progress : callable, optional
         Called as ``progress(message, total_steps)`` before each step (the CLI shows a
         progress bar).
     backend : str
         Simulator (:data:`secretome.simulation.BACKENDS`), named in the report.
+
+    Returns
+    -------
+    Report
     """
-    out = Path(out_dir)
+    pset = _as_parameter_set(params, params_label)
+    out = check_output_dir(out_dir)
     evidence = data.load_evidence()
     shipped = scenarios.shipped_scenarios()
     total = 2 * len(shipped) + evidence["study"].nunique() + 1
@@ -574,26 +1018,36 @@ def reproduce(
             progress(message, total)
 
     record = record_variables()
+    values = pset.as_dict()
     results = []
     for s in shipped:
         say(f"simulating {s.name}")
-        results.append(simulate(s, params, record=record, backend=backend))
+        results.append(simulate(s, values, record=record, backend=backend))
     say("comparing with the evidence")
     table = comparison.compare(evidence, results)
-    atomic_write(out / "comparison.csv", table.to_csv(index=False))
+    shown = presented(table, evidence).assign(parameters=pset.name)
+    meta = provenance(pset, backend)
+    atomic_write(out / "comparison.csv", shown.to_csv(index=False))
     atomic_write(out / "evidence_summary.csv", data.summarise(evidence).to_csv())
     observables = pd.concat([r.observables for r in results], ignore_index=True)
-    atomic_write(out / "observables.csv", observables.to_csv(index=False))
+    atomic_write(
+        out / "observables.csv", observables.assign(parameters=pset.name).to_csv(index=False)
+    )
     for study in sorted(table["study"].unique()):
         say(f"drawing {study}")
         rows = table[table["study"] == study]
+        title = f"{study}: model (diamonds) versus data (black)\nparameters: {pset.name}"
         _save(
-            plot_model_vs_data(rows, evidence, f"{study}: model (diamonds) versus data (black)"),
+            plot_model_vs_data(rows, evidence, title),
             out / "figures" / f"{study}_model_vs_data.png",
         )
     for r in results:
         say(f"drawing {r.scenario.name}")
-        _save(plot_timecourses(r), out / "figures" / f"{r.scenario.name}_timecourses.png")
-    label = f"{params_label}; simulated with the {backend} backend"
-    atomic_write(out / "index.html", _index_html(table, results, label))
-    return Report(out, table, tuple(results))
+        _save(
+            plot_timecourses(r, note=f"parameters: {pset.name}"),
+            out / "figures" / f"{r.scenario.name}_timecourses.png",
+        )
+    label = f"{pset.label}; simulated with the {backend} backend"
+    atomic_write(out / "provenance.json", json.dumps(meta, indent=2, default=str) + "\n")
+    atomic_write(out / "index.html", _index_html(shown, results, label, meta))
+    return Report(out, shown, tuple(results), pset)

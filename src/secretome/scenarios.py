@@ -304,13 +304,10 @@ def parse_scenario(doc: Mapping[str, Any], where: str = "scenario") -> Scenario:
         if "cm_fraction" not in delivery:
             problems.append(Problem(where, "delivery.cm_fraction", "is required"))
         else:
+            # the upper limit is the model input's bound (checked in _validated)
             cm = _numbers(
                 problems, where, "delivery.cm_fraction", delivery["cm_fraction"], positive=True
             )
-            for x in cm:
-                if x > 2:
-                    msg = f"{x:g} is more than twice the well volume"
-                    problems.append(Problem(where, "delivery.cm_fraction", msg))
 
     duration = (
         _number(problems, where, "duration_h", doc["duration_h"], positive=True)
@@ -431,9 +428,185 @@ def _validated(s: Scenario, where: str) -> Scenario:
     targets = [p.model_input for p in s.perturbations]
     for t in sorted({t for t in targets if targets.count(t) > 1}):
         problems.append(Problem(where, "perturbations", f"{t} is set more than once"))
+    dose_field = "delivery.msc_cells" if s.mode == "transwell" else "delivery.cm_fraction"
+    problems += [Problem(where, dose_field, m) for m in dose_limit_problems(s, s.doses, spec)]
+    limits = input_bounds(spec)
+    for i, p in enumerate(s.perturbations):
+        lo, hi = limits[p.model_input]
+        if not lo <= p.amount <= hi:
+            key = "scale" if p.type == "receptor" else "fraction"
+            msg = f"{p.amount:g} is outside the model's range [{lo:g}, {hi:g}] of {p.model_input}"
+            problems.append(Problem(where, f"perturbations[{i}].{key}", msg))
     if problems:
         raise ValidationError(problems, what=where)
     return s
+
+
+def input_bounds(spec: model.ModelSpec | None = None) -> dict[str, tuple[float, float]]:
+    """The bounds of every model input (scope ``input`` of ``models/parameters.csv``)."""
+    table = (spec or model.load_model()).parameters
+    inputs = table[table["scope"] == "input"]
+    return {r.name: (float(r.lower), float(r.upper)) for r in inputs.itertuples()}
+
+
+def dose_limit_problems(
+    scenario: Scenario, doses: Iterable[float], spec: model.ModelSpec | None = None
+) -> list[str]:
+    """Doses beyond what the model input they set allows (``msc_density`` or ``cm_fraction``).
+
+    A transwell dose of ``n`` MSCs in ``medium_ml`` mL is the input
+    ``msc_density = n / medium_ml / 1e5``; a conditioned-medium dose is ``cm_fraction``
+    itself. Their bounds in ``models/parameters.csv`` are the model's limits.
+
+    Returns
+    -------
+    list of str
+        One message per dose out of range (empty when all are allowed).
+    """
+    limits = input_bounds(spec)
+    out = []
+    for x in doses:
+        if scenario.mode == "transwell":
+            lo, hi = limits["msc_density"]
+            density = x / scenario.medium_ml / MSC_DENSITY_UNIT
+            if not lo <= density <= hi:
+                most = hi * scenario.medium_ml * MSC_DENSITY_UNIT
+                out.append(
+                    f"{x:g} MSCs in {scenario.medium_ml:g} mL is {density:g} x 1e5 MSCs/mL, "
+                    f"beyond the model's limit of {hi:g} (msc_density in models/parameters.csv): "
+                    f"at most {most:g} MSCs per well"
+                )
+        else:
+            lo, hi = limits["cm_fraction"]
+            if not lo <= x <= hi:
+                out.append(
+                    f"CM fraction {x:g} is outside the model's range [{lo:g}, {hi:g}] "
+                    "(cm_fraction in models/parameters.csv)"
+                )
+    return out
+
+
+def _option_numbers(problems: list[str], option: str, values, *, zero_ok: bool) -> None:
+    for x in values:
+        if not math.isfinite(x):
+            problems.append(f"{option}: {x:g} is not a finite number")
+        elif x < 0 or (x == 0 and not zero_ok):
+            problems.append(f"{option}: {x:g} must be {'>= 0' if zero_ok else '> 0'}")
+    if len(set(values)) != len(values):
+        problems.append(f"{option}: a value is repeated in {', '.join(f'{x:g}' for x in values)}")
+
+
+def modify(
+    scenario: Scenario,
+    *,
+    doses: Iterable[float] | None = None,
+    msc_cells: float | None = None,
+    cm_fraction: float | None = None,
+    duration: float | None = None,
+    times: Iterable[float] | None = None,
+    neutralise: Iterable[str] = (),
+) -> Scenario:
+    """A scenario changed by ``secretome simulate``'s options, each checked and named.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    doses : iterable of float, optional
+        ``--doses``: MSCs per well (transwell) or CM fractions (conditioned medium).
+    msc_cells, cm_fraction : float, optional
+        ``--msc-cells`` / ``--cm-fraction``: one dose (only for that delivery mode;
+        not together with ``doses``).
+    duration : float, optional
+        ``--duration`` (hours). Alone, the scenario is sampled at its end; medium
+        changes after it are dropped.
+    times : iterable of float, optional
+        ``--times`` (hours); none may be after the end of the exposure (the
+        scenario's duration, or ``duration``): running longer than the paper did
+        takes an explicit ``duration``.
+    neutralise : iterable of str
+        ``--neutralise``: cytokines neutralised in both arms (``IL2``, ``IL4``).
+
+    Returns
+    -------
+    Scenario
+        Validated like a file (the doses within the model's limits).
+
+    Raises
+    ------
+    SecretomeError
+        One line naming each option at fault and the limit it broke.
+    """
+    problems: list[str] = []
+    changes: dict[str, Any] = {}
+    dose_option = None
+    if doses is not None:
+        dose_option, new_doses = "--doses", tuple(float(x) for x in doses)
+        if not new_doses:
+            problems.append("--doses: the list is empty")
+    for option, value, mode in (
+        ("--msc-cells", msc_cells, "transwell"),
+        ("--cm-fraction", cm_fraction, "conditioned_medium"),
+    ):
+        if value is None:
+            continue
+        if scenario.mode != mode:
+            other = "--cm-fraction" if mode == "transwell" else "--msc-cells"
+            kind = "transwell" if mode == "transwell" else "conditioned-medium"
+            problems.append(f"{option} is for {kind} scenarios; use {other} (or --doses)")
+            continue
+        if dose_option is not None:
+            problems.append(f"{dose_option} and {option} both set the dose; give one")
+            continue
+        dose_option, new_doses = option, (float(value),)
+    if dose_option is not None and not problems:
+        _option_numbers(problems, dose_option, new_doses, zero_ok=scenario.mode == "transwell")
+        if not problems:
+            problems += [f"{dose_option}: {m}" for m in dose_limit_problems(scenario, new_doses)]
+        changes[scenario.dose_unit] = new_doses
+    end = scenario.duration_h
+    if duration is not None:
+        before = len(problems)
+        _option_numbers(problems, "--duration", [float(duration)], zero_ok=False)
+        if len(problems) > before:
+            raise SecretomeError("; ".join(problems))
+        end = float(duration)
+        changes["duration_h"] = end
+        changes["medium_changes_h"] = tuple(t for t in scenario.medium_changes_h if t < end)
+        if times is None:
+            changes["sampling_h"] = (end,)
+    if times is not None:
+        new_times = tuple(float(x) for x in times)
+        if not new_times:
+            problems.append("--times: the list is empty")
+        _option_numbers(problems, "--times", new_times, zero_ok=False)
+        late = [t for t in new_times if math.isfinite(t) and t > end]
+        if late and duration is None:
+            problems.append(
+                f"--times: {', '.join(f'{t:g}' for t in late)} h is after the end of "
+                f"{scenario.name}'s exposure ({end:g} h); to simulate longer than the "
+                f"experiment, give --duration {max(late):g} as well"
+            )
+        elif late:
+            problems.append(
+                f"--times: {', '.join(f'{t:g}' for t in late)} h is after --duration {end:g} h"
+            )
+        changes["sampling_h"] = tuple(sorted(new_times))
+    added = []
+    for target in dict.fromkeys(neutralise):
+        if target not in PERTURBATION_TARGETS["neutralise"]:
+            known = ", ".join(PERTURBATION_TARGETS["neutralise"])
+            problems.append(f"--neutralise: unknown cytokine {target!r}; known: {known}")
+            continue
+        already = [p for p in scenario.perturbations if p.model_input == f"neutralise_{target}"]
+        if already:
+            problems.append(f"--neutralise {target}: {scenario.name} already neutralises it")
+            continue
+        added.append(Perturbation("neutralise", target, 1.0, "both"))
+    if added:
+        changes["perturbations"] = scenario.perturbations + tuple(added)
+    if problems:
+        raise SecretomeError("; ".join(problems))
+    return scenario.with_changes(**changes) if changes else scenario
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -468,6 +641,8 @@ def load_scenario(path: str | Path) -> Scenario:
         ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SecretomeError(f"{p}: not valid TOML ({exc})") from None
+    except OSError as exc:  # a directory, no permission
+        raise SecretomeError(f"{p}: cannot read it ({exc.strerror or exc})") from None
     return parse_scenario(doc, str(p))
 
 

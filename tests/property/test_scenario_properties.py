@@ -19,7 +19,8 @@ def scenario_docs(draw) -> dict:
     mode = draw(st.sampled_from(scenarios.DELIVERY_MODES))
     if mode == "transwell":
         doses = draw(st.lists(st.floats(1e3, 1e6), min_size=1, max_size=3, unique=True))
-        delivery = {"mode": mode, "msc_cells": doses, "medium_ml": draw(st.floats(0.1, 10))}
+        # at most 1e6 MSCs in 0.5 mL: the model's limit, msc_density <= 20 x 1e5 per mL
+        delivery = {"mode": mode, "msc_cells": doses, "medium_ml": draw(st.floats(0.5, 10))}
     else:
         doses = draw(st.lists(st.floats(0.01, 1.5), min_size=1, max_size=3, unique=True))
         delivery = {"mode": mode, "cm_fraction": doses}
@@ -62,3 +63,20 @@ def test_negative_doses_are_refused(doc, bad):
     with pytest.raises(ValidationError) as info:
         scenarios.parse_scenario(doc, "p.toml")
     assert any(p.field == f"delivery.{key}" for p in info.value.problems)
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenario_docs(), st.floats(1.0001, 100))
+def test_doses_beyond_the_model_inputs_bounds_are_refused(doc, factor):
+    _, hi = scenarios.input_bounds()[
+        "msc_density" if "msc_cells" in doc["delivery"] else "cm_fraction"
+    ]
+    if doc["delivery"]["mode"] == "transwell":
+        doc["delivery"]["msc_cells"] = [hi * factor * doc["delivery"]["medium_ml"] * 1e5]
+    else:
+        doc["delivery"]["cm_fraction"] = [hi * factor]
+    with pytest.raises(ValidationError) as info:
+        scenarios.parse_scenario(doc, "p.toml")
+    assert [p.field for p in info.value.problems] == [
+        "delivery.msc_cells" if "msc_cells" in doc["delivery"] else "delivery.cm_fraction"
+    ]
