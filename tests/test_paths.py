@@ -59,3 +59,19 @@ def test_papers_beside_the_development_tree(tree, monkeypatch):
     assert paths.papers_dir() == tree.resolve().parent / "shared" / "papers"
     monkeypatch.setenv(paths.PAPERS_ENV, str(tree / "papers"))
     assert paths.papers_dir() == tree / "papers"
+
+
+def test_secretome_models_selects_another_model_directory(monkeypatch):
+    from secretome import model
+    from secretome.errors import SecretomeError
+    from secretome.paths import models_dir, project_root
+
+    v2 = project_root() / "models" / "v2"
+    monkeypatch.setenv("SECRETOME_MODELS", str(v2))
+    assert models_dir() == v2.resolve()
+    assert "pSTAT5" in model.load_model().species
+    monkeypatch.setenv("SECRETOME_MODELS", str(v2 / "nope"))
+    with pytest.raises(SecretomeError, match=r"SECRETOME_MODELS=.*is not a directory"):
+        models_dir()
+    monkeypatch.delenv("SECRETOME_MODELS")
+    assert "pSTAT5" not in model.load_model().species

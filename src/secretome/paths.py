@@ -99,14 +99,31 @@ def project_root() -> Path:
     )
 
 
+#: Environment variable naming another model directory (e.g. ``models/v2``, the
+#: candidate model), used by every command instead of ``models/``.
+MODELS_ENV = "SECRETOME_MODELS"
+
+
 def models_dir() -> Path:
     """Return the directory of the Antimony modules and parameter tables.
 
     Returns
     -------
     pathlib.Path
-        ``project_root() / "models"``.
+        ``$SECRETOME_MODELS`` if set (relative paths from the current directory),
+        else ``project_root() / "models"``.
+
+    Raises
+    ------
+    SecretomeError
+        If ``$SECRETOME_MODELS`` is not a directory.
     """
+    env = os.environ.get(MODELS_ENV)
+    if env:
+        path = Path(env).expanduser().resolve()
+        if not path.is_dir():
+            raise SecretomeError(f"{MODELS_ENV}={env} is not a directory (looked in {path})")
+        return path
     return project_root() / "models"
 
 
