@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
-#: Long enough for the test never to wait on a run; the fix takes about 1 s.
-EXIT_WITHIN_S = 30
+#: How long to wait for the interrupted fit before calling it hung (the fix takes
+#: about 1 s; without it the fit waits minutes for its running starts). A guard
+#: against hanging, not a speed requirement: speed is measured in benchmarks/.
+HUNG_AFTER_S = 30
 
 
 def _children(pid: int) -> list[int]:
@@ -71,9 +73,10 @@ def test_interrupted_fit_stops_promptly_and_keeps_finished_starts(tmp_path, to_g
             os.killpg(proc.pid, signal.SIGINT)
         else:
             proc.send_signal(signal.SIGINT)
-        t0 = time.monotonic()
-        code = proc.wait(timeout=EXIT_WITHIN_S)
-        took = time.monotonic() - t0
+        try:
+            code = proc.wait(timeout=HUNG_AFTER_S)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the fit did not stop after SIGINT")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -82,7 +85,6 @@ def test_interrupted_fit_stops_promptly_and_keeps_finished_starts(tmp_path, to_g
     assert code == 130, stderr
     assert stderr.rstrip().endswith("secretome fit: interrupted"), stderr[-500:]
     assert "Traceback" not in stderr
-    assert took < EXIT_WITHIN_S
     deadline = time.monotonic() + 10
     while any(_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -114,10 +116,8 @@ def test_an_interrupt_keeps_the_finished_starts_for_resume(tmp_path):
         seen.append(result.index)
         raise KeyboardInterrupt
 
-    t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         fit(config, starts=4, workers=2, out=out, progress=interrupt_after_first)
-    assert time.monotonic() - t0 < 120
     kept = sorted(int(f.stem.split("_")[1]) for f in (out / "starts").glob("start_*.json"))
     assert kept == seen
     resumed: list[int] = []

@@ -279,6 +279,11 @@ def compare(
     return _mark_counted(table, model.load_model() if spec is None else spec)
 
 
+def _law_keys(table: pd.DataFrame) -> pd.Series:
+    """Each row's :data:`LAW_GROUP` as one string (NaN doses and times stay groupable)."""
+    return table[list(LAW_GROUP)].astype(str).agg("|".join, axis=1)
+
+
 def _mark_counted(table: pd.DataFrame, spec: model.ModelSpec) -> pd.DataFrame:
     observables = {o.name: o for o in spec.observables}
     law = [observables[n].law if n in observables else n for n in table["observable"]]
@@ -291,8 +296,8 @@ def _mark_counted(table: pd.DataFrame, spec: model.ModelSpec) -> pd.DataFrame:
         & ~pd.Series(fixed, index=table.index, dtype=bool)
         & (table["arm"] != "control")
     )
-    key = table[list(LAW_GROUP)].astype(str).agg("|".join, axis=1)
-    first = ~key.duplicated()
+    # the first judged row of each group stands for the group
+    first = ~_law_keys(table).where(judged).duplicated()
     return table.assign(counted=judged & first)
 
 
@@ -314,11 +319,9 @@ def agreement_counts(table: pd.DataFrame) -> pd.Series:
     pandas.Series
         ``agree`` and ``disagree`` counts (both present, possibly 0).
     """
-    counted_groups = table.loc[table["counted"], list(LAW_GROUP)].astype(str)
-    keys = table[list(LAW_GROUP)].astype(str).agg("|".join, axis=1)
-    wanted = set(counted_groups.agg("|".join, axis=1))
-    rows = table[keys.isin(wanted) & table["agreement"].isin(["agree", "disagree"])]
-    group_agrees = (rows["agreement"] == "agree").groupby(keys[rows.index]).all()
+    keys = _law_keys(table)
+    rows = keys.isin(keys[table["counted"]]) & table["agreement"].isin(["agree", "disagree"])
+    group_agrees = (table.loc[rows, "agreement"] == "agree").groupby(keys[rows]).all()
     n_agree = int(group_agrees.sum())
     return pd.Series({"agree": n_agree, "disagree": int(len(group_agrees) - n_agree)})
 

@@ -312,7 +312,7 @@ def _condition_table(
 
 def _observable_row(obs: model.Observable) -> dict:
     var = obs.variable
-    if obs.assay == "annexin":
+    if obs.assay in model.PERCENT_ASSAYS:
         formula, transform = var, "lin"
     elif obs.assay == "mtt":
         formula, transform = f"100 * {var} / {CONTROL_PREFIX}{var}", "lin"
@@ -333,14 +333,16 @@ def _observable_row(obs: model.Observable) -> dict:
 
 def _on_scale(obs: model.Observable, value: float) -> float:
     """A measured value on its observable's scale: ln for fold changes (log_fold)."""
-    return value if obs.assay in ("annexin", "mtt") else math.log(value)
+    return value if obs.assay in (*model.PERCENT_ASSAYS, "mtt") else math.log(value)
 
 
 def _fold_formula(obs: model.Observable) -> str:
     """ln of the fold the objective's hinges read (:meth:`Objective._term_residuals`):
     treated / control for ratio assays and MTT, the treated % for Annexin."""
     var = obs.variable
-    return f"ln({var})" if obs.assay == "annexin" else f"ln({var} / {CONTROL_PREFIX}{var})"
+    if obs.assay in model.PERCENT_ASSAYS:
+        return f"ln({var})"
+    return f"ln({var} / {CONTROL_PREFIX}{var})"
 
 
 def _qualitative_observable(
@@ -547,7 +549,7 @@ def build_tables(
             qual += rows
             qual_obs[observable["observableId"]] = observable
             continue
-        if row["arm"] == "control" and obs.assay != "annexin":
+        if row["arm"] == "control" and obs.assay not in model.PERCENT_ASSAYS:
             raise SecretomeError(
                 f"evidence row {row['id']}: a control-arm value of a {obs.assay} ratio "
                 "cannot be exported (only Annexin % has a control-arm value)"
@@ -583,7 +585,7 @@ def build_tables(
         [_observable_row(o) for o in used_obs.values()] + list(qual_obs.values())
     )
     # every ratio observable gets its control level, measured here or not
-    ratio_vars = [o.variable for o in spec.observables if o.assay != "annexin"]
+    ratio_vars = [o.variable for o in spec.observables if o.assay not in model.PERCENT_ASSAYS]
     sbml = petab_sbml(spec, ratio_vars)
     condition_df, fitted_used = _condition_table(spec, objective, conditions)
     parameter_df, unreached = _parameter_table(

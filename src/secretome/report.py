@@ -420,7 +420,7 @@ def plot_response(
             label = f"{key:g} h" if other == "time_h" else f"{key:g} {dose_label}"
             ax.plot(g[axis], g["value"], "o-", label=label)
         assay = d["assay"].iloc[0]
-        neutral = {"mtt": 100.0, "annexin": None}.get(assay, 1.0)
+        neutral = None if assay in model.PERCENT_ASSAYS else 100.0 if assay == "mtt" else 1.0
         if neutral is not None:
             ax.axhline(neutral, color="grey", lw=0.8, ls="--")
         ax.set_title(f"{name} ({assay})", fontsize=10)
@@ -432,8 +432,9 @@ def plot_response(
             ax.set_xlabel(f"{dose_label} (log scale)" if (d["dose"] > 0).all() else dose_label)
         else:
             ax.set_xlabel("time (h)")
+        percent = assay in model.PERCENT_ASSAYS
         ax.set_ylabel(
-            {"mtt": "% of control", "annexin": "% of cells"}.get(assay, "treated / control")
+            "% of cells" if percent else "% of control" if assay == "mtt" else "treated / control"
         )
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[n:]:
@@ -753,7 +754,7 @@ def independent_agreement(rows: pd.DataFrame) -> str:
 
 
 def _agreement_counts(rows: pd.DataFrame) -> str:
-    parts = [independent_agreement(rows) + " (per row:"]
+    parts = []
     judged = rows[rows["agreement"].isin(list(AGREE_COLOURS))]
     for kind in data.KINDS:
         k = judged[judged["kind"] == kind]
@@ -762,7 +763,7 @@ def _agreement_counts(rows: pd.DataFrame) -> str:
     skipped = int((rows["agreement"] == NOT_SCORED).sum())
     if skipped:
         parts.append(f"{skipped} {NOT_SCORED}")
-    return parts[0] + " " + "; ".join(parts[1:]) + ")"
+    return f"{independent_agreement(rows)} (per row: {'; '.join(parts)})"
 
 
 def _table_html(rows: pd.DataFrame) -> str:
