@@ -61,17 +61,22 @@ def test_papers_beside_the_development_tree(tree, monkeypatch):
     assert paths.papers_dir() == tree / "papers"
 
 
-def test_secretome_models_selects_another_model_directory(monkeypatch):
+def test_secretome_models_selects_another_model_directory(monkeypatch, tmp_path):
+    import shutil
+
     from secretome import model
     from secretome.errors import SecretomeError
     from secretome.paths import models_dir, project_root
 
-    v2 = project_root() / "models" / "v2"
-    monkeypatch.setenv("SECRETOME_MODELS", str(v2))
-    assert models_dir() == v2.resolve()
-    assert "pSTAT5" in model.load_model().species
-    monkeypatch.setenv("SECRETOME_MODELS", str(v2 / "nope"))
+    other = tmp_path / "models"
+    shutil.copytree(project_root() / "models", other)
+    receptors = other / "receptors.ant"
+    receptors.write_text(receptors.read_text() + "\nspecies marker_of_copy = 1;\n")
+    monkeypatch.setenv("SECRETOME_MODELS", str(other))
+    assert models_dir() == other.resolve()
+    assert "marker_of_copy" in model.load_model().species
+    monkeypatch.setenv("SECRETOME_MODELS", str(other / "nope"))
     with pytest.raises(SecretomeError, match=r"SECRETOME_MODELS=.*is not a directory"):
         models_dir()
     monkeypatch.delenv("SECRETOME_MODELS")
-    assert "pSTAT5" not in model.load_model().species
+    assert "marker_of_copy" not in model.load_model().species

@@ -40,22 +40,30 @@ def values(request) -> list[pd.Series]:
 
 
 def test_the_catalogue_flags_what_review_found():
-    # the four mirfendereski2024 transcripts are one law of pSTAT3; p21 is one of
-    # p53; KRAS, HRAS and RAF1 follow one c-Myc weight; total ERK1/2 cannot change
+    # model v2: the JAK2 and MTOR transcripts follow STAT3's law (no separate
+    # regulator in the literature), PIK3CA has its own; KRAS, HRAS, RAF1 and TERC
+    # follow c-Myc; p21 is no longer one of p53 (only wild-type p53 transactivates
+    # it); total ERK1/2 cannot change
     law = {o.name: o.law for o in SPEC.observables}
-    assert {law[n] for n in ("mrna_JAK2", "mrna_STAT3", "mrna_PIK3CA", "mrna_MTOR")} == {
-        "mrna_JAK2"
-    }
-    assert law["prot_CDKN1A"] == "prot_TP53"
-    assert len({law[n] for n in ("mrna_KRAS", "prot_KRAS", "prot_HRAS", "prot_RAF1")}) == 1
+    assert {law[n] for n in ("mrna_JAK2", "mrna_STAT3", "mrna_MTOR")} == {"mrna_STAT3"}
+    assert law["mrna_PIK3CA"] == "mrna_PIK3CA"
+    assert law["prot_CDKN1A"] == "prot_CDKN1A"
+    group = ("mrna_KRAS", "prot_KRAS", "prot_HRAS", "prot_RAF1", "rna_TERC")
+    assert len({law[n] for n in group}) == 1
     assert FIXED == ["prot_ERK_total"]
+
+
+#: The agreement rule's direction margin (experiments/fit.toml: ln 1.1): readouts
+#: that share a law must never be judged to move in opposite directions. Below it,
+#: members with their own turnover may lag their regulator in opposite small ways.
+MARGIN = np.log(1.1)
 
 
 def test_readouts_sharing_a_law_move_the_same_way(values):
     for v in values:
         for name, head in SHARED:
             a, b = np.log(v[name]), np.log(v[head])
-            if min(abs(a), abs(b)) > 1e-3:
+            if min(abs(a), abs(b)) > MARGIN:
                 assert np.sign(a) == np.sign(b), (name, head, v[name], v[head])
 
 
@@ -120,7 +128,7 @@ def test_the_same_law_in_another_scenario_or_kind_counts_again():
     ("column", "value", "message"),
     [
         ("shares_law_with", "nope", "'nope' is not an observable"),
-        ("shares_law_with", "mrna_STAT3", "must head its group"),
+        ("shares_law_with", "mrna_JAK2", "must head its group"),
         ("fixed_by_construction", "maybe", "'maybe' is not true/false"),
     ],
 )

@@ -26,10 +26,11 @@ import pandas as pd
 from secretome import model
 from secretome.codegen import generate
 from secretome.errors import SecretomeError
-from secretome.scenarios import Scenario, model_inputs
+from secretome.scenarios import Scenario
 from secretome.simulation import (
     OBSERVABLE_COLUMNS,
     SimulationFailed,
+    arm_inputs,
     observation_value,
     resolve_context,
 )
@@ -167,11 +168,12 @@ def reference_simulate(
     params = resolve_context(spec, params or {}, scenario.cell_line, scenario.msc_source)
     base = model.parameter_values(spec, scenario.cell_line, scenario.msc_source, params)
     times = np.asarray(scenario.sampling_h, dtype=float)
-    control = integrate_arm(ref, {**base, **model_inputs(scenario, None, arm="control")}, times)
+    control_inputs = arm_inputs(spec, scenario, None, arm="control")
+    control = integrate_arm(ref, {**base, **control_inputs}, times)
     obs = spec.observables
     frames = []
     for dose in scenario.doses:
-        treated = integrate_arm(ref, {**base, **model_inputs(scenario, dose)}, times)
+        treated = integrate_arm(ref, {**base, **arm_inputs(spec, scenario, dose)}, times)
         for j, o in enumerate(obs):
             frames.append(
                 pd.DataFrame(

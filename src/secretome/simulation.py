@@ -217,17 +217,9 @@ def simulate(
         times = np.unique(np.asarray(scenario.sampling_h, dtype=float))
     at = np.searchsorted(times, scenario.sampling_h)
     arms = [("control", None)] + [("treated", d) for d in scenario.doses]
-    # a model that limits growth by the well reads the scenario's capacity
-    well = capacity_input(scenario) if "capacity" in known else None
-    shared = {} if well is None else {"capacity": well}
     runs = {
         (arm, dose): run_arm(
-            spec,
-            scenario,
-            params,
-            {**shared, **model_inputs(scenario, dose, arm=arm)},
-            variables,
-            times,
+            spec, scenario, params, arm_inputs(spec, scenario, dose, arm), variables, times
         )
         for arm, dose in arms
     }
@@ -255,6 +247,34 @@ def simulate(
         _timecourse_table(spec, scenario, variables, times, runs) if timecourses else None
     )
     return SimulationResult(scenario, observables, timecourses, dict(base))
+
+
+def arm_inputs(
+    spec: model.ModelSpec, scenario: Scenario, dose: float | None, arm: str = "treated"
+) -> dict[str, float]:
+    """The model inputs of one arm of ``scenario``: its delivery
+    (:func:`secretome.scenarios.model_inputs`) and, for a model that limits growth
+    by the well (an input ``capacity``), the well's capacity in cells seeded.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    scenario : Scenario
+    dose : float or None
+        The treated arm's dose; ``None`` for the control arm.
+    arm : {"treated", "control"}
+
+    Returns
+    -------
+    dict
+        Input name to value.
+    """
+    inputs = model_inputs(scenario, dose, arm=arm)
+    if "capacity" in model.variable_names(spec):
+        well = capacity_input(scenario)
+        if well is not None:
+            inputs = {"capacity": well, **inputs}
+    return inputs
 
 
 def _parameter_values(
@@ -347,6 +367,7 @@ __all__ = [
     "TIMECOURSE_COLUMNS",
     "SimulationFailed",
     "SimulationResult",
+    "arm_inputs",
     "observables_index",
     "observation_value",
     "resolve_context",

@@ -25,6 +25,7 @@ def _draw(seed: int, mode: str) -> dict[str, float]:
     source = model.MSC_SOURCES[rng.integers(len(model.MSC_SOURCES))]
     values = model.parameter_values(SPEC, cell_line, source)
     free = TABLE[(TABLE["scope"] != "input") & (TABLE["context"].isin(["", cell_line, source]))]
+    free = free[free["lower"] < free["upper"]]  # facts (TP53, CDKN2A status) stay fixed
     for row in free.itertuples(index=False):
         lo, hi = np.log10(row.lower), np.log10(row.upper)
         values[row.name] = float(10 ** rng.uniform(lo, hi))

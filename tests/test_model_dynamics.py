@@ -1,4 +1,4 @@
-"""Model v2 (models/v2/, issue 12), the candidate that is to replace models/: a
+"""Model v2 (issue 12): a
 stable control state for every parameter set within its table's bounds, cultures
 bounded by their well, finite 21-day runs, and the canonical receptor biology,
 TP53 status, cross-species activity and the arrest branch each doing what the
@@ -11,12 +11,9 @@ import pytest
 
 import secretome as st
 from secretome import compiled, model
-from secretome.model_markdown import model_markdown
-from secretome.paths import project_root
 from secretome.space import parameter_space
 
-V2 = str(project_root() / "models" / "v2")
-SPEC = model.load_model(V2)
+SPEC = model.load_model()
 CM = compiled.compile_model(SPEC.sbml)
 CONTEXTS = [
     ("KG1a_CD34", "rat_bone_marrow"),
@@ -76,7 +73,7 @@ def test_cultures_stay_within_their_well_for_21_days():
     peak = []
     for overrides in _draws(s.cell_line, s.msc_source, 200, seed=12):
         # SimulationFailed would fail the test: every run must reach 21 days
-        r = st.simulate(s, overrides, n_points=60, models_dir=V2)
+        r = st.simulate(s, overrides, n_points=60)
         tc = r.timecourses
         viable = tc.loc[tc["variable"] == "viable_cells", "level"].to_numpy()
         assert np.isfinite(tc["level"]).all()
@@ -88,7 +85,7 @@ def test_cultures_stay_within_their_well_for_21_days():
 def test_no_shipped_scenario_outgrows_its_well(name):
     s = st.load_scenario(name)
     assert s.well_capacity_cells is not None and s.well_capacity_source
-    tc = st.simulate(s, models_dir=V2).timecourses
+    tc = st.simulate(s).timecourses
     cells = tc[tc["variable"] == "viable_cells"]
     assert cells["level"].max() <= s.well_capacity_cells / s.tumour_cells * (1 + 1e-9)
 
@@ -112,7 +109,7 @@ def _pulse(cytokine: str, line: str = "KG1a_CD34", source: str = "human_adipose"
     )
     levels = {f"cm_{c}[{source}]": 1e-6 for c in ("IL2", "IL4", "IL15", "OF")}
     levels[f"cm_{cytokine}[{source}]"] = 30.0
-    obs = st.simulate(s, levels, timecourses=False, models_dir=V2).observables
+    obs = st.simulate(s, levels, timecourses=False).observables
     return obs.set_index("observable")["value"]
 
 
@@ -141,9 +138,9 @@ def test_rat_il4_acts_weakly_on_human_cells():
 def _stress(line: str, source: str) -> dict[str, float]:
     s = KG1A.with_changes(name="stress", cell_line=line, msc_source=source, msc_cells=(0.0,))
     s = s.with_changes(duration_h=72.0, sampling_h=(72.0,))
-    base = st.simulate(s, timecourses=False, models_dir=V2).observables
+    base = st.simulate(s, timecourses=False).observables
     base = base.set_index("observable")["treated"]
-    hit = st.simulate(s, {"p53_mult": 3.0}, timecourses=False, models_dir=V2).observables
+    hit = st.simulate(s, {"p53_mult": 3.0}, timecourses=False).observables
     hit = hit.set_index("observable")["treated"]
     return (hit / base).to_dict()
 
@@ -161,13 +158,13 @@ def test_p21_arrests_cells_that_stay_viable_and_annexin_negative():
     s = KG1A.with_changes(name="arrest", cell_line="AGS", msc_source="human_adipose")
     s = s.with_changes(msc_cells=(0.0,), duration_h=72.0, sampling_h=(72.0,))
     stress = {"p38_stress": 20.0}
-    base = st.simulate(s, timecourses=False, models_dir=V2).observables
-    hit = st.simulate(s, stress, timecourses=False, models_dir=V2).observables
+    base = st.simulate(s, timecourses=False).observables
+    hit = st.simulate(s, stress, timecourses=False).observables
     b, h = (o.set_index("observable")["treated"] for o in (base, hit))
     assert h["prot_CDKN1A"] > b["prot_CDKN1A"]
     assert h["arrested"] > b["arrested"]
     # arrested cells are counted as viable: viable = cycling + arrested
-    tc = st.simulate(s, stress, models_dir=V2).timecourses
+    tc = st.simulate(s, stress).timecourses
     end = tc[(tc["arm"] == "treated") & (tc["time_h"] == 72.0)].set_index("variable")["level"]
     assert end["proliferating"] + end["arrested"] + end["early_apoptotic"] + end[
         "late_apoptotic"
@@ -176,22 +173,14 @@ def test_p21_arrests_cells_that_stay_viable_and_annexin_negative():
 
 def test_omitting_the_other_factors_switches_the_brake_off():
     def socs3(params):
-        tc = st.simulate(KG1A, params, record=("SOCS3",), models_dir=V2).timecourses
+        tc = st.simulate(KG1A, params, record=("SOCS3",)).timecourses
         return tc[(tc["variable"] == "SOCS3") & (tc["arm"] == "treated")]["level"].max()
 
     assert socs3({"w_inh_OF": 1.5}) > socs3({"w_inh_OF": 1.5, "omit_OF": 1.0}) + 0.05
 
 
-def test_docs_model_v2_md_is_up_to_date():
-    shipped = (project_root() / "docs" / "model_v2.md").read_text(encoding="utf-8")
-    assert shipped == model_markdown(SPEC), (
-        "docs/model_v2.md is stale: regenerate it with "
-        "secretome.model_markdown.write_markdown(load_model('models/v2'), 'docs/model_v2.md')"
-    )
-
-
 def test_both_backends_agree_on_v2():
     s = st.load_scenario("farahzadi2024_KG1a_CD34")
-    a = st.simulate(s, timecourses=False, models_dir=V2).observables["value"]
-    b = st.simulate(s, timecourses=False, models_dir=V2, backend="roadrunner").observables
+    a = st.simulate(s, timecourses=False).observables["value"]
+    b = st.simulate(s, timecourses=False, backend="roadrunner").observables
     np.testing.assert_allclose(a, b["value"], rtol=1e-5)
