@@ -99,6 +99,12 @@ def test_catalogue_is_json_serialisable():
     assert cat["species"] == list(SPEC.species)
     assert len(cat["parameters"]) == len(SPEC.parameters)
     assert {o["name"] for o in cat["observables"]} == {o.name for o in SPEC.observables}
+    # the context tables (issue 12): every cell line with its TP53 status and source
+    lines = {r["cell_line"]: r for r in cat["tables"]["cell_lines"]}
+    assert set(lines) == set(model.CELL_LINES)
+    assert all(r["tp53"] in ("wild_type", "mutant") and r["tp53_source"] for r in lines.values())
+    activity = cat["tables"]["species_activity"]
+    assert {(r["cytokine"], r["producer"]) for r in activity} >= {("IL2", "rat"), ("IL4", "rat")}
 
 
 def test_conserved_totals_are_structural():

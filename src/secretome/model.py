@@ -910,8 +910,22 @@ def variable_names(spec: ModelSpec) -> frozenset[str]:
 # Export
 
 
+def context_tables(spec: ModelSpec) -> dict[str, list[dict[str, str]]]:
+    """The model's context tables as read from its directory: ``cell_lines``,
+    ``msc_sources`` and ``species_activity`` (file name without ``.csv``), each a
+    list of rows (column -> text); a model without them gets an empty dict."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for name in (CELL_LINE_FILE, MSC_SOURCE_FILE, ACTIVITY_FILE):
+        path = Path(spec.models_dir) / name
+        if path.is_file():
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+            out[name.removesuffix(".csv")] = table.to_dict(orient="records")
+    return out
+
+
 def catalogue(spec: ModelSpec) -> dict:
-    """JSON-serialisable listing of species, parameters and observables."""
+    """JSON-serialisable listing of species, parameters, observables and the
+    context tables (:func:`context_tables`)."""
     params = []
     for row in spec.parameters.to_dict(orient="records"):
         params.append(
@@ -940,6 +954,7 @@ def catalogue(spec: ModelSpec) -> dict:
             }
             for o in spec.observables
         ],
+        "tables": context_tables(spec),
     }
 
 
@@ -993,6 +1008,7 @@ __all__ = [
     "ModelSpec",
     "Observable",
     "catalogue",
+    "context_tables",
     "context_values",
     "get_observable",
     "load_antimony",
