@@ -38,6 +38,17 @@ def test_every_shipped_scenario_and_arm_is_a_task(archive):
     model = root.find(".//s:model[@id='model_farahzadi2024_KG1a_CD34__dose1']", ns)
     targets = {c.get("target").split("'")[1] for c in model.iterfind(".//s:changeAttribute", ns)}
     assert {"sec_IL2", "e0", "l0", "msc_density"} <= targets
+    # model v2's context facts and well: TP53 status, receptor chains, the rat
+    # cytokines' activity on human receptors, the well's capacity in cells seeded
+    assert {"tp53_wt", "rc_gc", "act_IL2", "act_IL4", "capacity"} <= targets
+    change = {
+        c.get("target").split("'")[1]: float(c.get("newValue"))
+        for c in model.iterfind(".//s:changeAttribute", ns)
+        if "listOfParameters" in c.get("target")
+    }
+    farahzadi = scenarios.load_scenario("farahzadi2024_KG1a_CD34")
+    assert change["capacity"] == scenarios.capacity_input(farahzadi)
+    assert change["tp53_wt"] == 0.0  # KG-1a: no wild-type p53 (cell_lines.csv)
 
 
 def test_written_archive_reads_back_valid(tmp_path, archive):

@@ -100,6 +100,46 @@ def test_identifiers_are_well_formed_and_cover_the_measured_genes(doc):
     assert (libsbml.BQB_HAS_TAXON, "https://identifiers.org/taxonomy:9606") in _resources(m)
 
 
+def test_v2_receptors_stats_and_rat_cytokines_are_identified(doc):
+    """Model v2's new species carry the human entries; the MSC's rat cytokines their own."""
+    m = doc.getModel()
+    uri = "https://identifiers.org/{}".format
+    r4ii = _resources(m.getSpecies("R4II"))
+    # IL4R, IL13RA1, JAK1, TYK2, JAK2
+    for accession in ("P24394", "P78552", "P23458", "P29597", "O60674"):
+        assert (libsbml.BQB_HAS_PART, uri(f"uniprot:{accession}")) in r4ii
+    assert (libsbml.BQB_HAS_PART, uri("uniprot:P52333")) in _resources(m.getSpecies("R2"))  # JAK3
+    pstat5 = _resources(m.getSpecies("pSTAT5"))
+    assert {(libsbml.BQB_HAS_VERSION, uri(f"uniprot:{a}")) for a in ("P42229", "P51692")} <= set(
+        pstat5
+    )
+    assert (libsbml.BQB_IS_VERSION_OF, uri("uniprot:P42226")) in _resources(m.getSpecies("pSTAT6"))
+    # rat IL-2 (the rat bone-marrow MSCs' share) is part of the medium's IL-2, not what it is
+    il2 = _resources(m.getSpecies("IL2"))
+    assert (libsbml.BQB_IS, uri("uniprot:P60568")) in il2
+    assert (libsbml.BQB_HAS_PART, uri("uniprot:P17108")) in il2
+    assert (libsbml.BQB_HAS_TAXON, uri("taxonomy:10116")) in _resources(m)
+    # TERC is an RNA: a gene identifier, no protein entry
+    terc = _resources(m.getSpecies("TERC"))
+    assert (libsbml.BQB_IS_ENCODED_BY, uri("hgnc.symbol:TERC")) in terc
+    assert not any("uniprot" in u for _, u in terc)
+    assert m.getSpecies("TERC").getSBOTermID() == "SBO:0000250"
+
+
+def test_cell_numbers_and_the_well_are_in_cells_seeded(doc):
+    """capacity's unit ('cells seeded') is the cell species' unit, so crowding and the
+    division rate derive to units the tables name (no unit made up from a formula)."""
+    m = doc.getModel()
+    for pid in ("capacity", "N_cells", "crowd", "p0"):
+        assert m.getParameter(pid).getUnits() == "dimensionless", pid
+    for pid in ("mu", "kp", "k_arr0", "k_rel", "ka_STAT5", "k_cl0"):
+        assert m.getParameter(pid).getUnits() == "per_hour", pid
+    ids = {u.getId() for u in m.getListOfUnitDefinitions()}
+    assert ids == {u.sbml_unit for u in sbml_export.load_units(SPEC.models_dir).values()} - {
+        "dimensionless"
+    }
+
+
 def test_notes_carry_provenance_units_and_every_context(doc):
     notes = doc.getModel().getNotesString()
     for text in ("doi:10.1016/j.reth.2024.08.008", "time is in hours", "dimensionless"):
@@ -109,6 +149,16 @@ def test_notes_carry_provenance_units_and_every_context(doc):
     table = sbml_export.context_table(SPEC.parameters)
     kg1a = table.set_index("name").loc["e0", "KG1a_CD34"]
     assert kg1a == SPEC.parameters.query("name == 'e0' and context == 'KG1a_CD34'")["value"].item()
+    # the context facts of model v2 (TP53 status, cross-species activity) are in the
+    # table and listed with their sources
+    facts = table.set_index("name")
+    assert facts.loc["tp53_wt", "KG1a_CD34"] == 0.0 and facts.loc["tp53_wt", "AGS"] == 1.0
+    assert facts.loc["act_IL4", "rat_bone_marrow"] < facts.loc["act_IL4", "human_adipose"] == 1
+    source = SPEC.parameters.query("name == 'tp53_wt' and context == 'KG1a_CD34'")["source"]
+    assert "PMID 1571549" in source.item()
+    assert "tp53_wt [KG1a_CD34] = 0: cell_lines.csv: mutant; assumed" in notes
+    assert "PMID 1571549" in notes
+    assert "capacity = cells the well holds" in notes
 
 
 def test_mathematics_unchanged(annotated):
@@ -153,6 +203,28 @@ def test_bad_annotation_rows_are_reported_together(tmp_path):
     message = str(exc.value)
     for text in ("element", "SBO:nnnnnnn", "compact identifier", "does not compile", "repeated"):
         assert text in message
+
+
+def test_rows_of_removed_elements_are_reported(tmp_path):
+    """A row for an element the model no longer has (model v1's V, a pattern matching
+    nothing) is an error, not silently kept."""
+    models = _copy_models(tmp_path)
+    path = models / sbml_export.ANNOTATION_FILE
+    text = path.read_text(encoding="utf-8")
+    text += "species,V,viable tumour cells,SBO:0000240,,,,,,,\n"
+    text += "reaction,re:^frame_,loss of {reactants},SBO:0000394,,,,,,,\n"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValidationError) as exc:
+        sbml_export.annotate(
+            SPEC.sbml,
+            parameters=SPEC.parameters,
+            observables=SPEC.observables,
+            models_dir=models,
+            default_context=(SPEC.cell_lines[0], SPEC.msc_sources[0]),
+        )
+    message = str(exc.value)
+    assert "no species 'V' in the model" in message
+    assert "(reaction re:^frame_)" in message and "matches no reaction" in message
 
 
 def test_a_unit_missing_from_units_csv_is_named(tmp_path):

@@ -10,9 +10,11 @@ The archive (OMEX, a zip with a manifest) holds:
 * ``simulations.sedml`` (SED-ML L1V3, the master file): per scenario one uniform
   time course (its duration, CVODE at the simulators' tolerances) and per arm
   (control, each dose) one model with the arm's parameter changes: the context's
-  values (cell line, MSC source), the parameter set's values (the shipped fit by
-  default) and the arm's inputs (:func:`secretome.scenarios.model_inputs`); per arm
-  one task; data generators for time, every observable variable of every arm,
+  values (cell line, MSC source, the context facts of ``cell_lines.csv`` and
+  ``species_activity.csv`` included), the parameter set's values (the shipped fit
+  by default) and the arm's inputs (:func:`secretome.simulation.arm_inputs`: the
+  delivery and the well's capacity); per arm one task; data generators for time,
+  every observable variable of every arm,
   and what each assay reports (``treated / control``, ``100 × treated / control``
   for MTT, the treated % for Annexin) per dose; one report per scenario;
 * ``contexts.tsv``: every cell-line and MSC-source parameter in every context.
@@ -94,7 +96,8 @@ def _arm_values(
 ) -> dict[str, float]:
     resolved = simulation.resolve_context(spec, params, s.cell_line, s.msc_source)
     values = model.parameter_values(spec, s.cell_line, s.msc_source, resolved)
-    values.update(scenarios.model_inputs(s, dose, arm=arm))
+    # the delivery's inputs and, for a model that limits growth by the well, its capacity
+    values.update(simulation.arm_inputs(spec, s, dose, arm))
     return values
 
 

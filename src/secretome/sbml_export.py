@@ -21,11 +21,14 @@ unchanged; what is added comes from tables under ``models/``:
   BioModels qualifier of their column (``is``, ``is_version_of``,
   ``has_version``, ``has_part``, ``is_encoded_by``, ``has_taxon``).
   Table parameters are named by their ``description``; observables by
-  ``observables.csv`` (with their HGNC symbols as ``bqbiol:isPropertyOf``).
+  ``observables.csv`` (with their HGNC symbols as ``bqbiol:isPropertyOf``). A row
+  that names no element of the model (or a pattern that matches none) is an
+  error: a removed element's row cannot linger.
 * **notes**: provenance (package version, a digest of the model files, the
   sources), the unit convention, the values of every cell-line and MSC-source
   parameter in every context (the SBML's own values are those of the default
-  context), and ``model_notes.md``.
+  context), the context facts (TP53 and CDKN2A status, receptor chains,
+  cross-species activities) with their sources, and ``model_notes.md``.
 
 This module sits below :mod:`secretome.model` (it takes the model's parts, not the
 model), so :func:`secretome.model.write_sbml` can write the annotated SBML.
@@ -85,6 +88,8 @@ LEVEL_UNIT = "dimensionless"
 PATTERN_PREFIX = "re:"
 #: SBO term of an observable's variable (quantitative systems description parameter).
 OBSERVABLE_SBO = 2
+#: How :func:`secretome.model.context_facts` begins the source of a fact's parameter row.
+FACT_SOURCES = ("cell_lines.csv:", "species_activity.csv:")
 
 _CURIE = re.compile(r"[a-z][a-z0-9._]*:\S+")
 _SBO = re.compile(r"SBO:(\d{7})")
@@ -470,7 +475,9 @@ def _annotate_elements(
         )
         if row is None or not r.isSetName():
             problems.append(Problem(ANNOTATION_FILE, "reaction", f"no row names {r.getId()}"))
-    described = dict(zip(parameters["name"], parameters["description"], strict=False))
+    # the description of the first context: the one whose values the SBML carries
+    first = parameters.drop_duplicates("name")
+    described = dict(zip(first["name"], first["description"], strict=True))
     by_variable = {o.variable: o for o in observables}
     for p in m.getListOfParameters():
         pid = p.getId()
@@ -492,6 +499,7 @@ def _annotate_elements(
         _describe(p, rows, "parameter")
         if not p.isSetName():
             problems.append(Problem(ANNOTATION_FILE, "parameter", f"no row names {pid}"))
+    problems += _stale_rows(m, rows)
     model_row = _match(rows, "model", m.getId())
     if model_row is not None:
         row = model_row[0]
@@ -499,6 +507,31 @@ def _annotate_elements(
             m.setName(row.name)
         if row.terms:
             _set_terms(m, row.terms)
+    return problems
+
+
+def _stale_rows(m: libsbml.Model, rows: Sequence[Annotation]) -> list[Problem]:
+    """Rows of ``annotations.csv`` that describe nothing in the model (a removed
+    element's row, a pattern that matches no id): left in place they would go stale
+    silently when the model changes."""
+    ids = {
+        "model": [m.getId()],
+        "compartment": [e.getId() for e in m.getListOfCompartments()],
+        "species": [e.getId() for e in m.getListOfSpecies()],
+        "reaction": [e.getId() for e in m.getListOfReactions()],
+        "parameter": [e.getId() for e in m.getListOfParameters()],
+        "function": [e.getId() for e in m.getListOfFunctionDefinitions()],
+    }
+    problems = []
+    for row in rows:
+        known = ids.get(row.element, [])
+        if row.pattern is None and row.key not in known:
+            message = f"no {row.element} '{row.key}' in the model; remove the row"
+        elif row.pattern is not None and not any(row.pattern.search(i) for i in known):
+            message = f"the pattern matches no {row.element} of the model; remove the row"
+        else:
+            continue
+        problems.append(Problem(f"{ANNOTATION_FILE} ({row.element} {row.key})", "id", message))
     return problems
 
 
@@ -543,6 +576,24 @@ def context_table(parameters: pd.DataFrame) -> pd.DataFrame:
     return meta.join(wide[contexts]).reset_index()
 
 
+def _facts_notes(parameters: pd.DataFrame) -> str:
+    """The context facts (TP53 and CDKN2A status, receptor chains, cross-species
+    activities) with the source of each value, as an XHTML list."""
+    facts = parameters[parameters["source"].str.startswith(FACT_SOURCES)]
+    if facts.empty:
+        return ""
+    esc = html.escape
+    items = "".join(
+        f"<li>{esc(r.name)} [{esc(r.context)}] = {r.value:.6g}: {esc(r.source)}</li>"
+        for r in facts.itertuples(index=False)
+    )
+    return (
+        "<p>Context facts (read from models/cell_lines.csv, msc_sources.csv and "
+        "species_activity.csv into the parameters above), each with its source:</p>"
+        f"<ul>{items}</ul>"
+    )
+
+
 def _notes(
     rows: Sequence[Annotation],
     parameters: pd.DataFrame,
@@ -558,7 +609,11 @@ def _notes(
     body = "".join(
         "<tr>"
         + "".join(
-            f"<td>{esc(str(v))}</td>" if not isinstance(v, float) else f"<td>{v:.6g}</td>"
+            f"<td>{esc(str(v))}</td>"
+            if not isinstance(v, float)
+            else "<td></td>"  # a parameter of the other scope: no value in this context
+            if pd.isna(v)
+            else f"<td>{v:.6g}</td>"
             for v in (r["name"], r["scope"], r["unit"], *(r[c] for c in ctx_cols))
         )
         + "</tr>"
@@ -579,17 +634,20 @@ def _notes(
         f"<p>Provenance: {esc(model_row.note)}.</p>" if model_row and model_row.note else "",
         "<p>Units: time is in hours. Every concentration is dimensionless: a multiple of the "
         "species' level in the untreated control (cytokines: of the control medium; cell "
-        "numbers: of the control population at t = 0, in a frame moving with its growth; "
-        "active forms: of the total, through the control active fractions fa_X). Substance, "
-        "volume and extent are therefore dimensionless and compartments have size 1. "
+        "numbers: of the tumour cells seeded; receptors: of a reference receptor level "
+        "scaled by the cell line's chain levels; active forms: of the total, through the "
+        "control active fractions fa_X). Substance, volume and extent are therefore "
+        "dimensionless and compartments have size 1. "
         f"Other units: {unit_list}.</p>",
         f"<p>Contexts: the parameter values in this file are those of cell line "
         f"{esc(default_context[0])} and MSC source {esc(default_context[1])}. For another "
         "context set the parameters below to its column (the COMBINE archive of "
         "`secretome export-omex` does this per scenario). Scenario inputs: msc_density = "
         "MSCs per mL of medium / 1e5 (transwell), cm_fraction = fraction of conditioned "
-        "medium (both 0 in the control arm).</p>",
+        "medium (both 0 in the control arm), capacity = cells the well holds / cells "
+        "seeded (each scenario's from its well and seeding).</p>",
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>",
+        _facts_notes(parameters),
         f"<pre>{esc(extra)}</pre>" if extra else "",
         "</body>",
     ]
@@ -632,8 +690,9 @@ def annotate(
     Raises
     ------
     ValidationError
-        A table is malformed, a parameter's unit is not in ``units.csv``, or an
-        element has no name (every problem at once).
+        A table is malformed, a parameter's unit is not in ``units.csv``, a
+        derived unit cannot be worked out, an element has no name, or a row of
+        ``annotations.csv`` names no element of the model (every problem at once).
     """
     models_dir = Path(models_dir)
     rows = load_annotations(models_dir)
