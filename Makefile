@@ -46,3 +46,16 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulation.py --out benchmarks/results/simulation.json
 	$(BIN)/python benchmarks/bench_scaling.py --out benchmarks/results/scaling.json
+
+# Every sensitivity result docs/sensitivity.md quotes, rerun into docs/results/sensitivity/
+# (about an hour on 2 cores), then its figures and results section rewritten from the tables.
+.PHONY: sensitivity-results
+sensitivity-results: $(STAMP)
+	$(BIN)/python docs/results/sensitivity/regenerate.py
+
+# Posterior sampling on the real posterior (benchmarks/README.md), apart from `make bench`:
+# it needs a finished fit in FIT_DIR (`secretome fit --starts 12 --seed 0 --workers 2 --out fit`).
+FIT_DIR ?= fit
+.PHONY: bench-sampling
+bench-sampling: $(STAMP)
+	$(BIN)/python benchmarks/bench_sampling.py --init $(FIT_DIR) --budget 6400 --workers 2 --out benchmarks/results/sampling.json

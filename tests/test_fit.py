@@ -29,7 +29,10 @@ def small_config() -> objective.FitConfig:
 def test_shipped_config_loads_and_names_real_parameters():
     config = objective.load_fit_config()
     obj = objective.Objective(config)
-    assert len(obj.space) == len(config.parameters)
+    assert len(obj.model_space) == len(config.parameters)
+    # the estimated noise parameters follow the model parameters in the fitted point
+    assert obj.space.keys == obj.model_space.keys + [g.name for g in config.noise]
+    assert all(k.startswith("sigma_") for k in obj.noise_keys)
     # every fitted evidence row contributes residuals
     assert {t.id for t in obj.terms} == set(obj.evidence["id"])
 
@@ -56,8 +59,10 @@ def test_quantitative_residual_is_log_ratio_over_sigma(small_config, evidence):
     x = obj.space.nominal
     pred = obj.predictions(x)["farahzadi2024_KG1a_CD34"]
     p53 = pred.loc[pred["observable"] == "prot_TP53", "value"].iloc[0]
-    expected = (math.log(p53) - math.log(2.09)) / small_config.sigma["western"]
-    assert obj.residuals(x) == pytest.approx([expected])
+    sigma = obj.noise_sigmas(x)["sigma_protein"]  # western rows without SD share it
+    expected = (math.log(p53) - math.log(2.09)) / sigma
+    assert obj.residuals(x)[0] == pytest.approx(expected)
+    assert len(obj.residuals(x)) == 1 + len(small_config.noise)  # + the noise priors
 
 
 def test_percentage_residual_uses_the_papers_sd(small_config, evidence):
@@ -65,7 +70,7 @@ def test_percentage_residual_uses_the_papers_sd(small_config, evidence):
     x = obj.space.nominal
     pred = obj.predictions(x)["mirfendereski2024_AGS"]
     viability = pred.loc[pred["observable"] == "viable_cells", "value"].iloc[0]
-    assert obj.residuals(x) == pytest.approx([(viability - 76.71) / 3.97])
+    assert obj.residuals(x)[0] == pytest.approx((viability - 76.71) / 3.97)
 
 
 def test_qualitative_residuals_are_zero_when_satisfied_and_grow_when_not(small_config, evidence):
@@ -193,8 +198,10 @@ def test_shipped_fitted_parameters_reproduce_their_recorded_objective():
     meta = tomllib.loads((models_dir() / "fitted_parameters.toml").read_text())
     config = objective.load_fit_config()
     obj = objective.Objective(config)
-    assert list(table["name"]) == obj.space.keys
-    x = np.log10(table["value"].to_numpy())
+    assert list(table["name"]) == obj.model_space.keys  # noise is in the .toml, not here
+    noise = meta.get("noise", {})
+    assert sorted(noise) == sorted(obj.noise_keys), "refit: the provenance lacks [noise]"
+    x = np.log10(np.r_[table["value"].to_numpy(), [noise[k] for k in obj.noise_keys]])
     assert np.all(x >= obj.space.lower - 1e-9) and np.all(x <= obj.space.upper + 1e-9)
     assert obj.cost(x) == pytest.approx(meta["objective"], rel=1e-3)
     assert obj.cost(x) < obj.cost(obj.space.nominal)

@@ -1,4 +1,5 @@
-"""The teaching notebooks run top to bottom in a fresh kernel, on small settings.
+"""The teaching notebooks run top to bottom in a fresh kernel, on small settings, and
+every exercise has a worked answer in ``notebooks/solutions/<notebook>.md``.
 
 Each notebook reads ``SECRETOME_NOTEBOOK_SMALL=1`` in its first code cell and caps
 its costly loops (fit starts, profile points, Morris trajectories, Sobol N, sweep
@@ -10,6 +11,7 @@ which kernels the machine has installed.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -19,7 +21,8 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 KERNEL = "secretome-test-python"
 
 
@@ -76,3 +79,27 @@ def test_notebook_is_clean(path: Path):
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "## Exercises" in markdown, f"{path.name}: no '## Exercises' section"
     assert nb.cells[0].cell_type == "markdown", f"{path.name}: start with a title and story"
+
+
+def _exercises(nb) -> list[int]:
+    """Numbers of the exercises listed after the notebook's '## Exercises' heading."""
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    section = markdown.split("## Exercises", 1)[1]
+    return [int(n) for n in re.findall(r"^(\d+)\. \*\*", section, flags=re.MULTILINE)]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_exercise_has_a_worked_answer(path: Path):
+    nb = nbformat.read(path, as_version=4)
+    asked = _exercises(nb)
+    assert asked == list(range(1, len(asked) + 1)) and len(asked) >= 3, (
+        f"{path.name}: exercises numbered {asked}"
+    )
+    answers = NOTEBOOK_DIR / "solutions" / f"{path.stem}.md"
+    assert answers.is_file(), f"{path.name}: no worked answers in notebooks/solutions/"
+    text = answers.read_text(encoding="utf-8")
+    answered = [int(n) for n in re.findall(r"^## (\d+)\. ", text, flags=re.MULTILINE)]
+    assert answered == asked, f"{answers.name}: answers {answered}, exercises {asked}"
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    pointer = f"solutions/{answers.name}"
+    assert pointer in markdown, f"{path.name}: does not point to {pointer}"

@@ -16,6 +16,11 @@ Model versus evidence (:mod:`secretome.comparison`)
     compare, measured_observables, evidence_for
 Calibration (:mod:`secretome.objective`, :mod:`secretome.fitting`)
     load_fit_config, FitConfig, Objective, fit, FitResult
+Posterior ensembles (:mod:`secretome.sampling`, :mod:`secretome.sampling_report`)
+    sample, Chains, SecretomePosterior
+Bands from an ensemble, and decisive predictions (:mod:`secretome.ensemble`,
+:mod:`secretome.decisive`)
+    load_ensemble, run_ensemble, Ensemble, decisive_predictions
 What the data determine (:mod:`secretome.identifiability`)
     profile, classify, jacobian_check, leave_one_study_out
 Global sensitivity analysis (:mod:`secretome.gsa`, :mod:`secretome.gsa_report`)
@@ -27,6 +32,8 @@ Reports: files and figures a person reads (:mod:`secretome.report`)
     reproduce, simulation_report, shipped_parameters
 Parameter sets, checked against the table and named (:mod:`secretome.parameter_sets`)
     shipped_fit, nominal_parameters, choose_parameters, check_values
+Interactive "what if?" in a notebook (:mod:`secretome.explorer`, ipywidgets)
+    explore
 Files and exchange (:mod:`secretome.io`, :mod:`secretome.petab_export`,
 :mod:`secretome.omex_export`, :mod:`secretome.sbml_export`)
     read_parameter_file, export_petab, export_omex
@@ -57,6 +64,9 @@ _API: dict[str, str] = {
     **dict.fromkeys(["compare", "measured_observables", "evidence_for"], "comparison"),
     **dict.fromkeys(["load_fit_config", "FitConfig", "Objective"], "objective"),
     **dict.fromkeys(["fit", "FitResult"], "fitting"),
+    **dict.fromkeys(["sample", "Chains", "SecretomePosterior"], "sampling"),
+    **dict.fromkeys(["load_ensemble", "run_ensemble", "Ensemble"], "ensemble"),
+    "decisive_predictions": "decisive",
     **dict.fromkeys(
         ["profile", "classify", "jacobian_check", "leave_one_study_out"], "identifiability"
     ),
@@ -65,13 +75,20 @@ _API: dict[str, str] = {
     **dict.fromkeys(["reproduce", "simulation_report", "shipped_parameters"], "report"),
     "read_parameter_file": "io",
     "export_petab": "petab_export",
+    **dict.fromkeys(["load_variants", "Variant"], "variants"),
+    **dict.fromkeys(
+        ["select", "SelectionResult", "discriminating_measurements"], "selection"
+    ),
     "export_omex": "omex_export",
+    "explore": "explorer",
     **dict.fromkeys(["SecretomeError", "ValidationError", "SimulationFailed"], "errors"),
 }
 
 __all__ = [  # literal, so linters see it; tests/test_api.py checks it against _API
     "BACKENDS",
     "Attribution",
+    "Chains",
+    "Ensemble",
     "FitConfig",
     "FitResult",
     "ModelSpec",
@@ -79,29 +96,40 @@ __all__ = [  # literal, so linters see it; tests/test_api.py checks it against _
     "Perturbation",
     "Scenario",
     "SecretomeError",
+    "SecretomePosterior",
+    "SelectionResult",
     "SensitivityResult",
     "SimulationFailed",
     "SimulationResult",
     "ValidationError",
+    "Variant",
     "__version__",
     "attribution",
     "classify",
     "compare",
+    "decisive_predictions",
+    "discriminating_measurements",
     "evidence_for",
+    "explore",
     "export_omex",
     "export_petab",
     "fit",
     "jacobian_check",
     "leave_one_study_out",
+    "load_ensemble",
     "load_evidence",
     "load_fit_config",
     "load_model",
     "load_scenario",
+    "load_variants",
     "measured_observables",
     "parameter_values",
     "profile",
     "read_parameter_file",
     "reproduce",
+    "run_ensemble",
+    "sample",
+    "select",
     "sensitivity",
     "shipped_parameters",
     "shipped_scenarios",
@@ -121,6 +149,9 @@ _MODULES = frozenset(
         "contributions_report",
         "comparison",
         "data",
+        "decisive",
+        "ensemble",
+        "explorer",
         "fitting",
         "gsa",
         "gsa_report",
@@ -129,8 +160,11 @@ _MODULES = frozenset(
         "objective",
         "parameter_sets",
         "report",
+        "sampling",
         "scenarios",
+        "selection",
         "simulation",
+        "variants",
     }
 )
 
@@ -156,7 +190,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from secretome.comparison import compare, evidence_for, measured_observables
     from secretome.contributions import Attribution, attribution
     from secretome.data import load_evidence, summarise, validate_evidence
+    from secretome.decisive import decisive_predictions
+    from secretome.ensemble import Ensemble, load_ensemble, run_ensemble
     from secretome.errors import SecretomeError, SimulationFailed, ValidationError
+    from secretome.explorer import explore
     from secretome.fitting import FitResult, fit
     from secretome.gsa import SensitivityResult, sensitivity
     from secretome.identifiability import classify, jacobian_check, leave_one_study_out, profile
@@ -166,5 +203,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from secretome.omex_export import export_omex
     from secretome.petab_export import export_petab
     from secretome.report import reproduce, shipped_parameters, simulation_report
+    from secretome.sampling import Chains, SecretomePosterior, sample
     from secretome.scenarios import Perturbation, Scenario, load_scenario, shipped_scenarios
     from secretome.simulation import BACKENDS, SimulationResult, simulate

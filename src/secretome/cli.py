@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from secretome import cli_export, cli_sensitivity
+from secretome import cli_export, cli_predict, cli_sample, cli_select, cli_sensitivity
 from secretome.cli_common import (
     LazyBar,
     add_executor_args,
@@ -71,9 +71,23 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     pset = choose_parameters(
         args.params, nominal=args.nominal, allow_outside_bounds=args.allow_outside_bounds
     )
-    done = report.simulation_report(
-        scenario, args.out, pset, observables=args.observables, backend=args.backend
-    )
+    chosen, said = cli_predict.choose_ensemble(args)
+    with LazyBar(desc="ensemble", unit="draw") as bar:
+
+        def progress(done: int, total: int) -> None:
+            b = bar.get(total)
+            b.update(done - b.n)
+
+        done = report.simulation_report(
+            scenario,
+            args.out,
+            pset,
+            observables=args.observables,
+            backend=args.backend,
+            ensemble=chosen,
+            workers=args.workers,
+            progress=progress,
+        )
     variant = done.variant
     print(f"scenario: {scenario.name} ({variant.label})")
     if not variant.comparable:
@@ -82,7 +96,15 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             "as published (comparison.csv: agreement 'not scored')"
         )
     print(f"parameters: {pset.label}")
-    table = done.shown.drop(columns=["scenario", "variant", "parameters"])
+    print(f"ensemble: {said}")
+    if done.ensemble is not None and done.ensemble.n_failed:
+        run = done.ensemble
+        print(f"  {run.n_failed} of {run.n_draws} draws failed (left out of the bands)")
+    table = done.shown.drop(columns=["scenario", "variant", "parameters", "ensemble"])
+    if chosen is None:  # no bands to show
+        table = table.drop(columns=["q05", "q50", "q95", "failed_fraction"])
+    else:
+        table = table.drop(columns=["failed_fraction"])
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     written = list(done.written)
     if args.attribution:
@@ -138,7 +160,15 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         )
     atomic_write(out / "starts.csv", result.starts.to_csv(index=False))
     atomic_write(out / "best_parameters.csv", fitting.parameters_table(result).to_csv(index=False))
-    fitting.write_parameter_file(result, out / "fitted_parameters.csv")
+    command = ["secretome fit", f"--config {config.source}"]
+    command += [f"--studies {' '.join(args.studies)}"] if args.studies else []
+    command += [f"--starts {args.starts}", f"--seed {args.seed}"]
+    command += [f"--max-nfev {args.max_nfev}"] if args.max_nfev is not None else []
+    if args.qualitative_sigma is not None:
+        command.append(f"--qualitative-sigma {args.qualitative_sigma}")
+    command += [f"--workers {args.workers}"] if args.scheduler is None else []
+    command.append(f"--out {args.out}")
+    fitting.write_parameter_file(result, out / "fitted_parameters.csv", command=" ".join(command))
     report.save_figure(report.plot_waterfall(result.starts), out / "waterfall.png")
     label = (
         f"fitted: best of {args.starts} starts (seed {args.seed}), "
@@ -146,8 +176,17 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     )
     fitted = ParameterSet(result.best_parameters, label, f"fit {out.name}")
     report.reproduce(out / "fit_vs_data", fitted)
-    print(f"best objective {result.best_cost:.6g} (start {int(result.starts['start'].iloc[0])})")
-    written = "starts.csv, best_parameters.csv, fitted_parameters.csv, waterfall.png, fit_vs_data/"
+    print(
+        f"best objective {result.best_cost:.6g} (start {int(result.starts['start'].iloc[0])}), "
+        f"negative log-likelihood {result.best_neg_log_likelihood:.6g}"
+    )
+    if result.noise_parameters:
+        noise = ", ".join(f"{k} = {v:.4g}" for k, v in result.noise_parameters.items())
+        print(f"fitted noise: {noise}")
+    written = (
+        "starts.csv, best_parameters.csv, fitted_parameters.csv (+ .toml provenance), "
+        "waterfall.png, fit_vs_data/"
+    )
     print(f"wrote {written} to {out}")
     return 0
 
@@ -165,9 +204,7 @@ def _load_fit_dir(fit_dir: Path):
             raise SecretomeError(f"{f}: not found; run `secretome fit --out {fit_dir}` first")
     try:
         problem = json.loads(problem_file.read_text(encoding="utf-8"))
-        config = objective.FitConfig(
-            **{**problem["config"], "parameters": tuple(problem["config"]["parameters"])}
-        )
+        config = objective.config_from_dict(problem["config"])
         keys = list(problem["parameters"])
         studies = problem["studies"]
     except (ValueError, KeyError, TypeError) as exc:
@@ -185,19 +222,22 @@ def _load_fit_dir(fit_dir: Path):
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
+    import warnings
+
     from secretome import identifiability as ident
     from secretome import report
     from secretome.io import atomic_write, check_output_dir
 
     out = check_output_dir(args.out or Path(args.fit_dir) / "profiles", "--out")
     config, studies, best_x = _load_fit_dir(Path(args.fit_dir))
-    bar = LazyBar(desc="profile", unit="point")
+    bar = LazyBar(desc="profile", unit="walk")
 
     def progress(done: int, total: int) -> None:
         b = bar.get(total)
         b.update(done - b.n)
 
-    with bar:
+    with bar, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ident.CoarseProfileWarning)  # printed below
         profiles = ident.profile(
             config,
             best_x,
@@ -205,21 +245,40 @@ def _cmd_profile(args: argparse.Namespace) -> int:
             parameters=args.params,
             span=args.span,
             points=args.points,
+            step=args.step,
+            min_step=args.min_step,
+            max_steps=args.max_steps,
             max_nfev=args.max_nfev,
             workers=args.workers,
             scheduler=args.scheduler,
+            out=out,
+            resume=args.resume,
             progress=progress,
         )
     jac = ident.jacobian_check(config, best_x, studies)
     classes = ident.classify(profiles, jac).merge(jac, on="key")
+    summary = ident.profile_summary(profiles)
     atomic_write(out / "profiles.csv", profiles.to_csv(index=False))
+    atomic_write(out / "profile_walks.csv", summary.to_csv(index=False))
     atomic_write(out / "identifiability.csv", classes.to_csv(index=False))
+    atomic_write(out / "warnings.txt", "".join(f"{w}\n" for w in profiles.attrs["warnings"]))
     report.save_figure(
         report.plot_profiles(profiles, classes, ident.THRESHOLD), out / "profiles.png"
     )
     print(f"profiles around the best point of {args.fit_dir} (best_parameters.csv)")
-    print(classes[["key", "class", "max_delta", "unique_fraction"]].to_string(index=False))
-    print(f"wrote profiles.csv, identifiability.csv, profiles.png to {out}")
+    shown = ["key", "class", "max_delta", "ci_lower", "ci_upper", "unique_fraction"]
+    print(classes[shown].to_string(index=False))
+    points = int((profiles["side"] != 0).sum())
+    print(
+        f"{points} profile points, {profiles.attrs['not_converged']} did not converge "
+        f"within --max-nfev {args.max_nfev}"
+    )
+    for w in profiles.attrs["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    print(
+        "wrote profiles.csv, profile_walks.csv, identifiability.csv, warnings.txt, "
+        f"profiles.png and points/ to {out}"
+    )
     return 0
 
 
@@ -264,16 +323,39 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     pset = choose_parameters(
         args.params, nominal=args.nominal, allow_outside_bounds=args.allow_outside_bounds
     )
+    chosen, said = cli_predict.choose_ensemble(args)
     bar = LazyBar(desc="reproduce", unit="step")
+    draws = LazyBar(desc="ensemble", unit="draw")
 
     def progress(message: str, total: int) -> None:
         b = bar.get(total)
         b.set_postfix_str(message)
         b.update(1)
 
-    with bar:
-        result = report.reproduce(args.out, pset, progress=progress, backend=args.backend)
+    def draw_progress(done: int, total: int) -> None:
+        b = draws.get(total)
+        b.update(done - b.n)
+
+    with bar, draws:
+        result = report.reproduce(
+            args.out,
+            pset,
+            progress=progress,
+            backend=args.backend,
+            ensemble=chosen,
+            workers=args.workers,
+            draw_progress=draw_progress,
+        )
     print(f"parameters: {pset.label}")
+    print(f"ensemble: {said}")
+    if result.ensemble:
+        failed = sum(r.n_failed for r in result.ensemble)
+        total = sum(r.n_draws for r in result.ensemble)
+        print(
+            f"  judged on the ensemble median; {failed} of {total} draw simulations failed"
+            + (" (left out of the bands)" if failed else "")
+        )
+    print(report.in_and_out_of_sample(result.comparison))
     counts = result.comparison["agreement"].value_counts()
     print(f"report: {Path(args.out) / 'index.html'}")
     print("agreement with the evidence: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -379,7 +461,10 @@ def build_parser() -> argparse.ArgumentParser:
             "or --nominal; every output names the set used. Flags change the common "
             "settings without writing a file; several --doses or --times give a "
             "response-curve figure. A run that changes the paper's experiment (e.g. "
-            "--neutralise) is shown beside the paper's data but not scored against them."
+            "--neutralise) is shown beside the paper's data but not scored against them. "
+            "With a posterior ensemble (--ensemble; by default models/posterior.csv when "
+            "present) every draw is simulated too: the CSV files gain q05/q50/q95 columns, "
+            "figures draw 5-95 % bands, and the evidence is judged on the median."
         ),
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or shipped name")
@@ -427,6 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="observables to print and plot (default: viability, apoptosis, the study's readouts)",
     )
     _add_backend(p)
+    cli_predict.add_ensemble_args(p)
+    cli_predict.add_workers_arg(p)
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser(
@@ -465,21 +552,51 @@ def build_parser() -> argparse.ArgumentParser:
         "profile",
         help="profile likelihoods of a finished fit: which parameters the data determine",
         description=(
-            "For each fitted parameter of FIT_DIR (the --out of `secretome fit`), fix it "
-            "on a grid of --points values either side of the best (within --span "
-            "decades) and re-optimise the others (--max-nfev iterations). Classifies "
-            "each parameter as identifiable, practically or structurally "
-            "non-identifiable; writes profiles.csv, identifiability.csv, profiles.png."
+            "For each fitted parameter of FIT_DIR (the --out of `secretome fit`), noise "
+            "parameters included, walk away from the best value on each side, fixing it and "
+            "re-optimising the others to convergence from the previous point. The step "
+            "adapts to the rise of the negative log-likelihood; a side stops at the 95 %% "
+            "threshold (1.92), the bound (or --span) or --max-steps points. Every point is "
+            "written to OUT/points/ as it finishes; --resume continues a stopped profile. "
+            "Classifies each parameter as identifiable, practically or structurally "
+            "non-identifiable, with its 95 %% interval; warns when the settings are too "
+            "coarse. Writes profiles.csv, profile_walks.csv, identifiability.csv, "
+            "warnings.txt, profiles.png."
         ),
     )
     p.add_argument("fit_dir", metavar="FIT_DIR", help="output directory of `secretome fit`")
     p.add_argument("--params", nargs="+", metavar="KEY", help="profile only these parameters")
     p.add_argument(
-        "--span", type=positive_float, default=1.0, help="decades either side (default 1)"
+        "--span",
+        type=positive_float,
+        help="walk at most this many decades either side (default: to the bounds)",
     )
-    p.add_argument("--points", type=positive_int, default=4, help="points per side (default 4)")
-    p.add_argument("--max-nfev", type=positive_int, default=10, help="re-optimisation iterations")
+    p.add_argument(
+        "--points",
+        type=positive_int,
+        default=4,
+        help="at least this many points per side before a bound (default 4)",
+    )
+    p.add_argument(
+        "--step", type=positive_float, default=0.1, help="first step in decades (default 0.1)"
+    )
+    p.add_argument(
+        "--min-step",
+        type=positive_float,
+        default=0.005,
+        help="smallest step in decades (default 0.005)",
+    )
+    p.add_argument(
+        "--max-steps", type=positive_int, default=30, help="points per side at most (default 30)"
+    )
+    p.add_argument(
+        "--max-nfev",
+        type=positive_int,
+        default=200,
+        help="evaluations per re-optimisation; more = not converged (default 200)",
+    )
     p.add_argument("--out", metavar="DIR", help="output directory (default FIT_DIR/profiles)")
+    p.add_argument("--resume", action="store_true", help="continue a stopped profile in --out")
     add_executor_args(p)
     p.set_defaults(func=_cmd_profile)
 
@@ -521,6 +638,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_sensitivity.add_parser(sub)
     cli_export.add_parser(sub)
+    cli_sample.add_parser(sub)
+    cli_select.add_parser(sub)
+    cli_predict.add_parser(sub)
 
     p = sub.add_parser(
         "reproduce",
@@ -530,7 +650,10 @@ def build_parser() -> argparse.ArgumentParser:
             "parameters (the fitted set in models/fitted_parameters.csv when present), "
             "compare each evidence row with the model, and write a report "
             "directory: index.html (open it in a browser), comparison.csv, "
-            "observables.csv and figures/."
+            "observables.csv and figures/. With a posterior ensemble (--ensemble; by "
+            "default models/posterior.csv when present) every draw is simulated too: "
+            "comparison.csv and observables.csv gain q05/q50/q95, rows are judged on the "
+            "ensemble median, figures draw 5-95 % bands (docs/uncertainty.md)."
         ),
     )
     p.add_argument(
@@ -538,6 +661,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_parameter_args(p)
     _add_backend(p)
+    cli_predict.add_ensemble_args(p)
+    cli_predict.add_workers_arg(p)
     p.set_defaults(func=_cmd_reproduce)
 
     return parser

@@ -45,6 +45,9 @@ COMPARISON_COLUMNS = (
     "direction",
     "arm",
     "predicted",
+    "q05",
+    "q50",
+    "q95",
     "control_predicted",
     "predicted_series",
     "fit",
@@ -202,6 +205,28 @@ def judge(row: pd.Series, pred: pd.DataFrame) -> tuple[str, str, float, float]:
     return ("agree" if ok else "disagree"), f"relative difference {rel:.0%}", predicted, control
 
 
+#: Band columns an ensemble's observables carry (:func:`secretome.ensemble.median_result`).
+BAND_COLUMNS = ("q05", "q50", "q95")
+
+
+def _band(row: pd.Series, pred: pd.DataFrame) -> dict[str, float]:
+    """The 5-95 % band of the number :func:`judge` predicts for a row, on the same scale.
+
+    Empty when the observables carry no band (a point simulation); NaN for results
+    across several doses (orderings, no change at every dose), which predict no
+    single number.
+    """
+    if BAND_COLUMNS[0] not in pred.columns:
+        return {}
+    if len(pred) != 1 or row["kind"] == "ordering":
+        return dict.fromkeys(BAND_COLUMNS, np.nan)
+    r = pred.iloc[0]
+    if row["arm"] == "control":
+        return {c: float(r.get(f"control_{c}", np.nan)) for c in BAND_COLUMNS}
+    shift = 100.0 if row["scale"] == "percent_change_vs_control" else 0.0
+    return {c: float(r[c]) - shift for c in BAND_COLUMNS}
+
+
 def compare(
     evidence: pd.DataFrame,
     results: Iterable[SimulationResult],
@@ -229,7 +254,10 @@ def compare(
         Annexin fractions ``e0``, ``l0``, so it agrees by construction), and for
         every row but the first of a group that shares one law in one scenario,
         time, dose and kind of result (:data:`LAW_GROUP`): those are one
-        prediction, not several (:func:`agreement_counts`).
+        prediction, not several (:func:`agreement_counts`). When the results
+        carry an ensemble's bands (:func:`secretome.ensemble.median_result`), the
+        row is judged on the ensemble's median (``detail`` says so) and ``q05``,
+        ``q50``, ``q95`` give the band of ``predicted``; otherwise they are NaN.
 
     Rows with no scenario that samples them get ``agreement = "no scenario"`` (the
     tests require there are none in the shipped evidence).
@@ -264,9 +292,13 @@ def compare(
             )
             continue
         agreement, detail, predicted, control = judge(row, pred)
+        band = _band(row, pred)
+        if band:  # an ensemble's median stands in the value column (ensemble.median_result)
+            detail = f"ensemble median: {detail}"
         out.append(
             {
                 **base,
+                **band,
                 "scenario": scenario.name,
                 "predicted": predicted,
                 "control_predicted": control,

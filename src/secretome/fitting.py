@@ -15,6 +15,8 @@ point, so the result does not depend on where it ran.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import time
@@ -79,11 +81,34 @@ class FitResult:
     best_x: np.ndarray
     best_cost: float
     out_dir: Path | None
+    nll_constant: float = 0.0
+    n_residuals: int = 0
+    seed: int | None = None
+    config: FitConfig | None = None
 
     @property
     def best_parameters(self) -> dict[str, float]:
-        """Fitted values in linear units, keyed ``name`` or ``name[context]``."""
-        return {k: float(10.0**v) for k, v in zip(self.space.keys, self.best_x, strict=True)}
+        """Fitted model-parameter values in linear units, keyed ``name`` or
+        ``name[context]`` (the noise parameters are in :attr:`noise_parameters`)."""
+        return {
+            p.key: float(10.0**v)
+            for p, v in zip(self.space.parameters, self.best_x, strict=True)
+            if p.scope != "noise"
+        }
+
+    @property
+    def noise_parameters(self) -> dict[str, float]:
+        """Fitted noise parameters σ (linear, residual units), keyed ``sigma_<name>``."""
+        return {
+            p.key: float(10.0**v)
+            for p, v in zip(self.space.parameters, self.best_x, strict=True)
+            if p.scope == "noise"
+        }
+
+    @property
+    def best_neg_log_likelihood(self) -> float:
+        """The best point's negative log-likelihood (``best_cost + nll_constant``)."""
+        return self.best_cost + self.nll_constant
 
 
 def starting_points(space: ParameterSpace, n: int, seed: int | np.random.Generator) -> np.ndarray:
@@ -232,6 +257,7 @@ def fit(
                     "starts": starts,
                     "seed": seed,
                     "parameters": space.keys,
+                    "versions": library_versions(),
                 },
                 indent=2,
             ),
@@ -247,7 +273,17 @@ def fit(
             atomic_write(_start_path(out_dir, result.index), json.dumps(doc, indent=1))
         if progress:
             progress(result, len(done), starts)
-    return _collect(space, [done[i] for i in range(starts)], out_dir)
+    result = _collect(space, [done[i] for i in range(starts)], out_dir)
+    return dataclasses.replace(
+        result,
+        nll_constant=objective.nll_constant,
+        n_residuals=objective.n_residuals,
+        seed=seed,
+        config=config,
+        starts=result.starts.assign(
+            neg_log_likelihood=result.starts["cost"] + objective.nll_constant
+        ),
+    )
 
 
 def _collect(space: ParameterSpace, results: list[StartResult], out: Path | None) -> FitResult:
@@ -283,9 +319,138 @@ def parameters_table(result: FitResult) -> pd.DataFrame:
     return frame
 
 
-def write_parameter_file(result: FitResult, path: str | Path) -> Path:
-    """Write ``name,value`` (keys ``name[context]``), the format ``--params`` reads."""
+def library_versions() -> dict[str, str]:
+    """What produced a result: Python, NumPy, SciPy, secretome and, in a git checkout,
+    its commit (read from ``.git``; uncommitted changes are not detected).
+
+    Returns
+    -------
+    dict
+        ``python``, ``numpy``, ``scipy``, ``secretome``, ``commit`` (``""`` outside a
+        git checkout), ``platform``.
+    """
+    import platform
+
+    import scipy
+
+    from secretome import __version__
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "secretome": str(__version__),
+        "commit": _git_commit(Path(__file__).resolve().parents[2]),
+        "platform": platform.platform(),
+    }
+
+
+def _git_commit(root: Path) -> str:
+    """HEAD's commit of a git checkout at ``root``, read from its files ("" if none)."""
+    git = root / ".git"
+    try:
+        if git.is_file():  # a worktree: "gitdir: <path>"
+            git = (root / git.read_text().split(":", 1)[1].strip()).resolve()
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref:"):
+            return head
+        ref = head.split(":", 1)[1].strip()
+        common = git
+        if (git / "commondir").is_file():
+            common = (git / (git / "commondir").read_text().strip()).resolve()
+        for base in (git, common):
+            if (base / ref).is_file():
+                return (base / ref).read_text().strip()
+        packed = common / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text().splitlines():
+                if line.endswith(" " + ref):
+                    return line.split()[0]
+    except (OSError, IndexError):
+        pass
+    return ""
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v) if isinstance(v, int) else f"{v:.8g}"
+    return json.dumps(str(v), ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def provenance_toml(result: FitResult, **fields) -> str:
+    """The provenance of a fit's parameter file as TOML.
+
+    Parameters
+    ----------
+    result : FitResult
+    **fields
+        Extra top-level entries (e.g. ``command``, ``config``, ``starts``, ``note``).
+
+    Returns
+    -------
+    str
+        Top-level entries (``objective`` = the best cost, ``neg_log_likelihood``,
+        ``residuals``, ``fitted_parameters``, ``best_start``, ``seed``, ``date``,
+        ``commit`` and the given fields), then ``[noise]`` (fitted σ per noise
+        parameter) and ``[versions]`` (:func:`library_versions`).
+    """
+    import datetime
+
+    versions = library_versions()
+    top = {
+        "objective": round(result.best_cost, 6),
+        "neg_log_likelihood": round(result.best_neg_log_likelihood, 6),
+        "residuals": result.n_residuals,
+        "fitted_parameters": len(result.best_parameters),
+        "best_start": int(result.starts["start"].iloc[0]),
+        "starts": len(result.starts),
+    }
+    if result.seed is not None:
+        top["seed"] = result.seed
+    if result.config is not None and result.config.source:
+        source = Path(result.config.source).resolve()
+        with contextlib.suppress(ValueError):  # shown relative to the working directory
+            source = source.relative_to(Path.cwd())
+        top["config"] = str(source)
+    top.update(fields)
+    top.setdefault("date", datetime.date.today().isoformat())
+    top.setdefault("commit", versions["commit"][:7])
+    lines = [
+        "# Provenance of the parameter file next to this one (secretome.fitting).",
+        "# Noise parameters are here, not in the parameter file: they are not",
+        "# model parameters, and --params refuses names the table does not have.",
+    ]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in top.items()]
+    lines += ["", "[noise]"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in result.noise_parameters.items()]
+    lines += ["", "[versions]"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in versions.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_parameter_file(result: FitResult, path: str | Path, **provenance) -> Path:
+    """Write ``name,value`` (keys ``name[context]``), the format ``--params`` reads, and
+    its provenance next to it (same name, ``.toml``; :func:`provenance_toml`).
+
+    Parameters
+    ----------
+    result : FitResult
+    path : path-like
+        The CSV file; the TOML goes to ``path`` with suffix ``.toml``.
+    **provenance
+        Extra entries for the TOML (``command``, ``note``, ...).
+
+    Returns
+    -------
+    pathlib.Path
+        The CSV file written. Only model parameters go into it; the fitted noise
+        parameters go into the TOML's ``[noise]`` table.
+    """
     frame = pd.DataFrame(
         {"name": list(result.best_parameters), "value": list(result.best_parameters.values())}
     )
-    return atomic_write(path, frame.to_csv(index=False, float_format="%.8g"))
+    written = atomic_write(path, frame.to_csv(index=False, float_format="%.8g"))
+    atomic_write(Path(path).with_suffix(".toml"), provenance_toml(result, **provenance))
+    return written

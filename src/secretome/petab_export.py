@@ -48,7 +48,7 @@ import libsbml
 import numpy as np
 import pandas as pd
 
-from secretome import comparison, model, parameter_sets, sbml_export, scenarios
+from secretome import comparison, model, parameter_sets, sbml_export, scenarios, simulation
 from secretome.errors import SecretomeError
 from secretome.io import atomic_write
 from secretome.objective import (
@@ -71,8 +71,13 @@ README_FILE = "README.md"
 
 #: Model inputs that are zero in the control arm and define it (no MSCs, no CM).
 CONTROL_INPUTS = {"msc_density": 0.0, "cm_fraction": 0.0}
-#: Prefix of the SBML parameters holding an observable's control level.
+#: Prefix of the SBML elements of the untreated control arm: ``ctrl_<variable>``
+#: (an observable's control level), ``ctrl_P`` and ``ctrl_division`` (the shadow
+#: control culture's species and reactions).
 CONTROL_PREFIX = "ctrl_"
+#: The compartment whose species (cell numbers) move in the control arm too: the
+#: shadow control culture copies them.
+CULTURE_COMPARTMENT = "dish"
 #: Prefixes of the qualitative observables: log fold change, and one per ordering.
 FOLD_PREFIX = "lnfc_"
 ORDER_PREFIX = "order_"
@@ -87,6 +92,9 @@ ORDINAL = "ordinal"
 #: The PEtab prior of every estimated parameter: uniform on its log10 scale within
 #: its bounds, which is what ``secretome fit`` assumes (no prior term).
 PRIOR = "parameterScaleUniform"
+#: The PEtab prior of an estimated noise parameter σ: normal on its log10 scale,
+#: the objective's log-normal prior (``[noise]`` of ``fit.toml``).
+NOISE_PRIOR = "parameterScaleNormal"
 
 _ID = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
@@ -113,14 +121,30 @@ def condition_id(scenario: str, arm: str, dose_index: int | None = None) -> str:
 
 
 class _Expander:
-    """Rewrite a formula in terms of parameters only, at t = 0 of the control arm."""
+    """Rewrite a formula as its value in the untreated control arm.
 
-    def __init__(self, m: libsbml.Model, fixed: Mapping[str, float]) -> None:
+    Every assignment rule is replaced by its formula and every species by its initial
+    value (initial assignment, recursively), with ``fixed`` inputs set (no MSCs, no
+    conditioned medium), except the species of ``rename``, which become the species
+    named there (the shadow control culture), and rule or initial-assignment
+    parameters that depend on no species, no input of ``fixed`` and not on time,
+    which keep their name (their value is the same in both arms).
+    """
+
+    def __init__(
+        self,
+        m: libsbml.Model,
+        fixed: Mapping[str, float],
+        rename: Mapping[str, str] | None = None,
+    ) -> None:
+        if any(not m.getRule(i).isAssignment() for i in range(m.getNumRules())):
+            raise SecretomeError("the model has rate or algebraic rules; cannot export")
+        if m.getNumEvents():
+            raise SecretomeError("the model has events; cannot export")
         self.subst: dict[str, str] = {}
         for i in range(m.getNumRules()):
             r = m.getRule(i)
-            if r.isAssignment():
-                self.subst[r.getVariable()] = libsbml.formulaToL3String(r.getMath())
+            self.subst[r.getVariable()] = libsbml.formulaToL3String(r.getMath())
         for i in range(m.getNumInitialAssignments()):
             ia = m.getInitialAssignment(i)
             self.subst.setdefault(ia.getSymbol(), libsbml.formulaToL3String(ia.getMath()))
@@ -136,17 +160,36 @@ class _Expander:
                 self.subst[s.getId()] = repr(float(s.getInitialAmount() / size))
             else:
                 raise SecretomeError(f"species {s.getId()} has no initial value")
+        self.rename = dict(rename or {})
+        # what makes the two arms differ: species, the inputs set here, time
+        self._arm_dependent = self.species | set(fixed) | {"time"}
+        self._deps: dict[str, frozenset[str]] = {}
         for name, value in fixed.items():
             self.subst[name] = repr(float(value))
         self._memo: dict[str, str] = {}
 
+    def _depends(self, name: str, depth: int = 0) -> frozenset[str]:
+        """Every name ``name``'s definition reaches, recursively (itself included)."""
+        if depth > 100:
+            raise SecretomeError(f"cyclic definitions while expanding {name!r}")
+        if name not in self._deps:
+            found = {name}
+            if name in self.subst and name not in self.species:
+                for sub in set(_ID.findall(self.subst[name])):
+                    found |= self._depends(sub, depth + 1)
+            self._deps[name] = frozenset(found)
+        return self._deps[name]
+
     def expand(self, formula: str, depth: int = 0) -> str:
+        """``formula`` in the control arm (see the class docstring)."""
         if depth > 100:
             raise SecretomeError(f"cyclic definitions while expanding {formula!r}")
 
         def repl(match: re.Match) -> str:
             name = match.group(0)
-            if name not in self.subst:
+            if name in self.rename:
+                return self.rename[name]
+            if name not in self.subst or not self._depends(name) & self._arm_dependent:
                 return name
             if name not in self._memo:
                 self._memo[name] = self.expand(self.subst[name], depth + 1)
@@ -154,28 +197,97 @@ class _Expander:
 
         return _ID.sub(repl, formula)
 
-
-def _control_formulas(m: libsbml.Model, variables: list[str]) -> dict[str, str]:
-    """Control-arm value of each observable variable, as a formula of parameters only."""
-    expander = _Expander(m, CONTROL_INPUTS)
-    out = {}
-    for var in variables:
-        formula = expander.expand(var)
-        names = set(_ID.findall(formula))
-        bad = sorted(names & (expander.species | {"time"}))
+    def control_formula(self, formula: str, what: str) -> str:
+        """:meth:`expand`, checked: only the renamed species may remain, and no time."""
+        expanded = self.expand(formula)
+        bad = sorted(set(_ID.findall(expanded)) & ((self.species - set(self.rename)) | {"time"}))
         if bad:
             raise SecretomeError(
-                f"control level of {var} still depends on {', '.join(bad)}; cannot export"
+                f"control level of {what} still depends on {', '.join(bad)}; cannot export"
             )
-        ast = libsbml.parseL3Formula(formula)
+        ast = libsbml.parseL3Formula(expanded)
         if ast is None:
-            raise SecretomeError(f"control level of {var}: {libsbml.getLastParseL3Error()}")
-        out[var] = libsbml.formulaToL3String(ast)
-    return out
+            raise SecretomeError(f"control level of {what}: {libsbml.getLastParseL3Error()}")
+        return libsbml.formulaToL3String(ast)
+
+
+def _fresh_id(m: libsbml.Model, sid: str) -> str:
+    if m.getElementBySId(sid) is not None:
+        raise SecretomeError(f"model already has an element '{sid}'")
+    return sid
+
+
+def _copy_annotation(source: libsbml.SBase, target: libsbml.SBase, sid: str) -> None:
+    """``target`` (a clone of ``source`` with id ``sid``) gets its own metaid and
+    ``source``'s SBO term and MIRIAM terms."""
+    target.unsetAnnotation()
+    target.unsetCVTerms()
+    target.unsetMetaId()
+    target.setMetaId(f"meta_{sid}")
+    if source.isSetSBOTerm():
+        target.setSBOTerm(source.getSBOTerm())
+    for i in range(source.getNumCVTerms()):
+        target.addCVTerm(source.getCVTerm(i))
+
+
+def _add_shadow_culture(m: libsbml.Model, plain: libsbml.Model, expander: _Expander) -> None:
+    """Add the shadow control culture to ``m`` (the annotated model): a copy of every
+    species of :data:`CULTURE_COMPARTMENT` (``ctrl_P``, ...) and of every reaction
+    that changes them, its rate law the original's in the control arm
+    (:class:`_Expander`: the culture's own species renamed, every other quantity at
+    its control level, which it keeps at every time)."""
+    for sid, shadow in expander.rename.items():
+        original = m.getSpecies(sid)
+        copy = original.clone()
+        copy.setId(_fresh_id(m, shadow))
+        _copy_annotation(original, copy, shadow)
+        copy.setName(f"{original.getName() or sid}, untreated control arm (shadow culture)")
+        m.addSpecies(copy)
+        ia = m.createInitialAssignment()
+        ia.setSymbol(shadow)
+        start = expander.control_formula(expander.subst[sid], f"the initial value of {sid}")
+        ia.setMath(libsbml.parseL3Formula(start))
+    cells = set(expander.rename)
+    for r in plain.getListOfReactions():
+        refs = [*r.getListOfReactants(), *r.getListOfProducts(), *r.getListOfModifiers()]
+        touched = {ref.getSpecies() for ref in refs}
+        if not touched & cells:
+            continue
+        if not touched <= cells:
+            raise SecretomeError(
+                f"reaction {r.getId()} links the culture to other species; cannot export"
+            )
+        original = m.getReaction(r.getId())
+        copy = original.clone()
+        rid = _fresh_id(m, CONTROL_PREFIX + r.getId())
+        copy.setId(rid)
+        _copy_annotation(original, copy, rid)
+        copy.setName(f"{original.getName() or r.getId()}, untreated control arm (shadow culture)")
+        for ref in [
+            *copy.getListOfReactants(),
+            *copy.getListOfProducts(),
+            *copy.getListOfModifiers(),
+        ]:
+            ref.unsetMetaId()
+            if ref.isSetId():
+                ref.setId(_fresh_id(m, CONTROL_PREFIX + ref.getId()))
+            ref.setSpecies(expander.rename[ref.getSpecies()])
+        law = libsbml.formulaToL3String(r.getKineticLaw().getMath())
+        law = expander.control_formula(law, f"reaction {r.getId()}")
+        copy.getKineticLaw().setMath(libsbml.parseL3Formula(law))
+        # species the rules of the law reached (crowding: the whole culture) are
+        # named in it now, so SBML wants them declared as modifiers
+        listed = {ref.getSpecies() for ref in copy.getListOfReactants()}
+        listed |= {ref.getSpecies() for ref in copy.getListOfProducts()}
+        listed |= {ref.getSpecies() for ref in copy.getListOfModifiers()}
+        for shadow in sorted(set(_ID.findall(law)) & set(expander.rename.values()) - listed):
+            copy.createModifier().setSpecies(shadow)
+        m.addReaction(copy)
 
 
 def petab_sbml(spec: model.ModelSpec, variables: list[str]) -> str:
-    """The model's annotated SBML with a ``ctrl_<variable>`` assignment rule per variable.
+    """The model's annotated SBML with the shadow control culture and a
+    ``ctrl_<variable>`` assignment rule per variable (its control-arm level).
 
     Parameters
     ----------
@@ -187,22 +299,31 @@ def petab_sbml(spec: model.ModelSpec, variables: list[str]) -> str:
     -------
     str
         SBML without libSBML errors or unit warnings.
+
+    Raises
+    ------
+    SecretomeError
+        A control level depends on something the construction cannot express
+        (a species outside the culture, time, rate rules, events).
     """
-    plain = libsbml.readSBMLFromString(spec.sbml)  # the model lives as long as its document
-    formulas = _control_formulas(plain.getModel(), variables)
+    plain_doc = libsbml.readSBMLFromString(spec.sbml)  # a model lives as long as its document
+    plain = plain_doc.getModel()
+    culture = [
+        s.getId() for s in plain.getListOfSpecies() if s.getCompartment() == CULTURE_COMPARTMENT
+    ]
+    expander = _Expander(plain, CONTROL_INPUTS, {c: CONTROL_PREFIX + c for c in culture})
+    formulas = {var: expander.control_formula(var, var) for var in variables}
     doc = libsbml.readSBMLFromString(sbml_export.annotated_sbml(spec))
     m = doc.getModel()
+    _add_shadow_culture(m, plain, expander)
     for var, formula in formulas.items():
-        pid = CONTROL_PREFIX + var
-        if m.getElementBySId(pid) is not None:
-            raise SecretomeError(f"model already has an element '{pid}'")
         p = m.createParameter()
-        p.setId(pid)
-        p.setName(f"{var} in the untreated control arm (steady state)")
+        p.setId(_fresh_id(m, CONTROL_PREFIX + var))
+        p.setName(f"{var} in the untreated control arm")
         p.setConstant(False)
         p.setSBOTerm(sbml_export.OBSERVABLE_SBO)
         rule = m.createAssignmentRule()
-        rule.setVariable(pid)
+        rule.setVariable(p.getId())
         rule.setMath(libsbml.parseL3Formula(formula))
     sbml = sbml_export.complete_units(libsbml.writeSBMLToString(doc))
     found = sbml_export.check(sbml)
@@ -286,10 +407,10 @@ def _condition_table(
     rows, used = [], set()
     input_cols: list[str] = list(CONTROL_INPUTS)
     for c in conditions:
-        arm_inputs = scenarios.model_inputs(c.scenario, c.dose, arm=c.arm)
+        arm_inputs = simulation.arm_inputs(spec, c.scenario, c.dose, c.arm)  # + capacity
         input_cols += [k for k in arm_inputs if k not in input_cols]
     for c in conditions:
-        arm_inputs = scenarios.model_inputs(c.scenario, c.dose, arm=c.arm)
+        arm_inputs = simulation.arm_inputs(spec, c.scenario, c.dose, c.arm)  # + capacity
         row: dict[str, object] = {"conditionId": c.id, "conditionName": c.name}
         for k in input_cols:
             row[k] = float(arm_inputs.get(k, inputs[k]))
@@ -424,6 +545,37 @@ def _qualitative_rows(
 # Parameters
 
 
+def shipped_noise(objective: Objective) -> dict[str, float]:
+    """The fitted noise parameters recorded with the shipped fit (``[noise]`` of
+    ``models/fitted_parameters.toml``); those it lacks are left out (their start is
+    then the prior median)."""
+    import tomllib
+
+    from secretome.paths import models_dir
+
+    path = models_dir() / parameter_sets.FITTED_PROVENANCE
+    if not path.is_file():
+        return {}
+    noise = tomllib.loads(path.read_text(encoding="utf-8")).get("noise", {})
+    return {k: float(v) for k, v in noise.items() if k in objective.noise_keys}
+
+
+def _noise_row(p, objective: Objective, nominal: float) -> dict:
+    """An estimated noise parameter: log10 scale within its bounds, its log-normal
+    prior as a normal prior on that scale (the same density as the objective's,
+    which is on ln σ: a constant factor apart)."""
+    group = next(g for g in objective.config.noise if g.name == p.key)
+    mean, sd = math.log10(group.median), group.log_sd / math.log(10.0)
+    row = _parameter_row(p.key, p.key, nominal, p.lower, p.upper, True, p.nominal)
+    prior = f"{mean!r};{sd!r}"
+    return row | {
+        "initializationPriorType": NOISE_PRIOR,
+        "initializationPriorParameters": prior,
+        "objectivePriorType": NOISE_PRIOR,
+        "objectivePriorParameters": prior,
+    }
+
+
 def _parameter_row(pid, name, nominal, lower, upper, estimate: bool, table_value) -> dict:
     row = {
         "parameterId": pid,
@@ -457,6 +609,9 @@ def _parameter_table(
         raise SecretomeError(f"start values for parameters that are not fitted: {unknown}")
     rows, unreached = [], []
     for p in objective.space.parameters:
+        if p.scope == "noise":
+            rows.append(_noise_row(p, objective, float(start.get(p.key, p.nominal))))
+            continue
         if p.context and p.key not in fitted_used:
             unreached.append(p.key)
             continue
@@ -532,6 +687,7 @@ def build_tables(
         A measured scenario cannot be a condition, or nothing is fitted.
     """
     config = config or load_fit_config()
+    default_start = start is None
     start = start if start is not None else parameter_sets.shipped_fit()
     spec = model.load_model()
     objective = Objective(config, evidence=evidence)
@@ -562,7 +718,9 @@ def build_tables(
                 "simulationConditionId": _condition_for(s, row["arm"], dose),
                 "measurement": _on_scale(obs, observed_value(row)),
                 "time": float(row["time_h"]),
-                "noiseParameters": quantitative_sigma(row, config),
+                # an estimated σ (secretome.objective's noise parameters) by its id
+                "noiseParameters": objective.noise_parameter_of(row["id"])
+                or quantitative_sigma(row, config),
                 "datasetId": _petab_id(row["id"]),
                 "reportedValue": observed_value(row),
                 **{f"evidence_{k}": row[k] for k in PROVENANCE},
@@ -588,8 +746,9 @@ def build_tables(
     ratio_vars = [o.variable for o in spec.observables if o.assay not in model.PERCENT_ASSAYS]
     sbml = petab_sbml(spec, ratio_vars)
     condition_df, fitted_used = _condition_table(spec, objective, conditions)
+    noise_start = shipped_noise(objective) if default_start else {}
     parameter_df, unreached = _parameter_table(
-        spec, objective, fitted_used, condition_df, start.values or {}
+        spec, objective, fitted_used, condition_df, {**(start.values or {}), **noise_start}
     )
     # sorted by condition: pyPESTO's roadrunner objective pairs its per-condition data
     # (in order of appearance) with petab's parameter mapping (sorted by condition)
@@ -658,7 +817,9 @@ def _readme(t: PetabTables, config: FitConfig) -> str:
         "for any tool; it misses the qualitative results.",
         f"- {len(t.conditions)} conditions (every arm and dose of every scenario), "
         f"{len(t.observables)} observables, {n_est} estimated parameters with a uniform "
-        "prior on the log10 scale within their bounds.",
+        "prior on the log10 scale within their bounds; the noise parameters `sigma_*` "
+        "(the σ of measurements without a reported SD, named in `noiseParameters`) "
+        "have a normal prior on that scale instead.",
         f"- Nominal values of the estimated parameters (a refit's start): {t.start_label}; "
         "column `tableValue` holds models/parameters.csv's value.",
         "- Fold changes are `treated / control` of one simulation: `ctrl_<variable>` in "

@@ -11,6 +11,10 @@ writes a directory a person can open without a server:
 * ``evidence_summary.csv`` — the evidence base counted per study, assay and kind;
 * ``figures/*.png``.
 
+With a posterior ensemble (:mod:`secretome.ensemble`) every draw is simulated too:
+the tables gain ``q05``, ``q50``, ``q95``, rows are judged on the ensemble's
+median, and the figures draw 5-95 % bands (``docs/uncertainty.md``).
+
 Plotting functions only draw; they take tables and return figures.
 """
 
@@ -34,6 +38,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 import secretome
 from secretome import comparison, data, model, parameter_sets, paths, scenarios
+from secretome import ensemble as ensembles
 from secretome.errors import SecretomeError
 from secretome.io import atomic_write, atomic_write_with, check_output_dir
 from secretome.parameter_sets import ParameterSet
@@ -122,6 +127,8 @@ class SimulationReport:
         The observables rows of the chosen outputs (what the CLI prints).
     written : tuple of pathlib.Path
         Every file written, in order.
+    ensemble : EnsembleRun or None
+        Every draw of the ensemble simulated (``None`` without an ensemble).
     """
 
     out_dir: Path
@@ -131,6 +138,7 @@ class SimulationReport:
     written: tuple[Path, ...]
     parameters: ParameterSet
     variant: Variant
+    ensemble: ensembles.EnsembleRun | None = None
 
 
 @dataclass(frozen=True)
@@ -145,12 +153,15 @@ class Report:
     results : tuple of SimulationResult
     parameters : ParameterSet
         The parameter set used, named in every file.
+    ensemble : tuple of EnsembleRun or None
+        Every draw simulated in every scenario (``None`` without an ensemble).
     """
 
     out_dir: Path
     comparison: pd.DataFrame
     results: tuple[SimulationResult, ...]
     parameters: ParameterSet
+    ensemble: tuple[ensembles.EnsembleRun, ...] | None = None
 
 
 def record_variables() -> tuple[str, ...]:
@@ -172,7 +183,9 @@ def plot_model_vs_data(rows: pd.DataFrame, evidence: pd.DataFrame, title: str) -
     results on their own axis (% of cells, or % of control); dose orderings as
     predicted dose-response lines on a log dose axis. Predictions are diamonds,
     green where they agree with the paper, red where not, grey where not scored;
-    the paper's data are drawn on top of them.
+    the paper's data are drawn on top of them. Rows with an ensemble's band
+    (``q05``, ``q95``) get a whisker from its 5 % to its 95 % quantile through
+    the diamond (the median).
     """
     ev = evidence.set_index("id")
     rows = rows.assign(scale=[ev.loc[i, "scale"] for i in rows["id"]])
@@ -216,9 +229,22 @@ def _label(r: pd.Series, ev: pd.DataFrame) -> str:
 MODEL_Z, DATA_Z = 2, 4
 
 
-def _draw_model(ax: plt.Axes, x: float, y: float, agreement: str) -> None:
+def _draw_model(
+    ax: plt.Axes, x: float, y: float, agreement: str, band: tuple[float, float] | None = None
+) -> None:
+    """A prediction's diamond; with an ensemble, a whisker from its 5 % to its 95 % quantile."""
     colour = AGREE_COLOURS.get(agreement, "grey")
+    if band is not None and all(np.isfinite(band)):
+        ax.plot([x, x], band, color=colour, lw=2.5, alpha=0.6, zorder=MODEL_Z)
     ax.plot(x, y, "D", color=colour, ms=8, alpha=0.8, zorder=MODEL_Z)
+
+
+def _band_of(r: pd.Series, transform: Callable[[float], float]) -> tuple[float, float] | None:
+    """A comparison row's 5-95 % band on the figure's scale (None without an ensemble)."""
+    if "q05" not in r.index or pd.isna(r["q05"]) or pd.isna(r["q95"]):
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(transform(r["q05"])), float(transform(r["q95"]))
 
 
 def _draw_data(ax: plt.Axes, x: float, y: float, lo: float | None, hi: float | None) -> None:
@@ -236,8 +262,9 @@ def _draw_fold(ax: plt.Axes, d: pd.DataFrame, ev: pd.DataFrame) -> None:
     for xi, (_, r) in zip(x, d.iterrows(), strict=True):
         e = ev.loc[r["id"]]
         if pd.notna(r["predicted"]):
-            pred = r["predicted"] / 100 if e["assay"] == "mtt" else r["predicted"]
-            _draw_model(ax, xi, np.log2(pred), r["agreement"])
+            scale = 100.0 if e["assay"] == "mtt" else 1.0
+            band = _band_of(r, lambda v, scale=scale: np.log2(v / scale))
+            _draw_model(ax, xi, np.log2(r["predicted"] / scale), r["agreement"], band)
         if r["kind"] == "quantitative":
             y = np.log2(e["value"])
             if pd.notna(e["sd"]) and e["value"] > e["sd"]:
@@ -272,7 +299,8 @@ def _draw_percent(ax: plt.Axes, d: pd.DataFrame, ev: pd.DataFrame) -> None:
         if e["scale"] == "percent_change_vs_control":  # show on the % of control scale
             obs, pred = 100 + obs, 100 + pred
         if pd.notna(pred):
-            _draw_model(ax, xi, pred, r["agreement"])
+            shift = 100.0 if e["scale"] == "percent_change_vs_control" else 0.0
+            _draw_model(ax, xi, pred, r["agreement"], _band_of(r, lambda v, s=shift: v + s))
         if pd.notna(obs):
             sd = e["sd"] if pd.notna(e["sd"]) else None
             _draw_data(
@@ -315,15 +343,20 @@ def _draw_orderings(ax: plt.Axes, d: pd.DataFrame) -> None:
     ax.legend(fontsize=7)
 
 
-def plot_timecourses(result: SimulationResult, *, note: str = "") -> plt.Figure:
+def plot_timecourses(
+    result: SimulationResult, *, note: str = "", bands: pd.DataFrame | None = None
+) -> plt.Figure:
     """Pathway activity over time, each variable relative to its control level at t = 0.
 
     Control arm thin grey (flat when the model sits at its steady state); treated
     arms in colour, one colour per variable and one line style per dose (the
     highest dose solid; a legend names each dose with its unit). ``note`` (e.g.
     the parameter set and how the scenario was changed) goes under the title.
+    With ``bands`` (:func:`secretome.ensemble.timecourse_bands`) each line is an
+    ensemble's median, shaded from its 5 % to its 95 % quantile (every draw
+    relative to its own control level at t = 0).
     """
-    tc = result.timecourses
+    tc = result.timecourses if bands is None else bands
     present = set(tc["variable"])
     panels = {k: [v for v in vs if v in present] for k, vs in PATHWAY_PANELS.items()}
     panels = {k: v for k, v in panels.items() if v}
@@ -335,19 +368,26 @@ def plot_timecourses(result: SimulationResult, *, note: str = "") -> plt.Figure:
         for j, name in enumerate(names):
             v = tc[tc["variable"] == name]
             ctrl = v[v["arm"] == "control"]
-            ref = ctrl["level"].iloc[0] if ctrl["level"].iloc[0] != 0 else 1.0
-            ax.plot(ctrl["time_h"], ctrl["level"] / ref, color="grey", lw=0.8)
+            line = _relative_line(ctrl, ctrl, bands is not None)
+            ax.plot(ctrl["time_h"], line[1], color="grey", lw=0.8)
+            if bands is not None:
+                ax.fill_between(ctrl["time_h"], line[0], line[2], color="grey", alpha=0.15, lw=0)
             for dose in doses:
                 t = v[(v["arm"] == "treated") & (v["dose"] == dose)]
                 label = name if dose == doses[-1] else None
+                line = _relative_line(t, ctrl, bands is not None)
                 ax.plot(
                     t["time_h"],
-                    t["level"] / ref,
+                    line[1],
                     color=colours[j % 10],
                     ls=dose_style[dose],
                     lw=1.6,
                     label=label,
                 )
+                if bands is not None:
+                    ax.fill_between(
+                        t["time_h"], line[0], line[2], color=colours[j % 10], alpha=0.18, lw=0
+                    )
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("time (h)")
         ax.set_ylabel("level / control level at t = 0")
@@ -362,9 +402,24 @@ def plot_timecourses(result: SimulationResult, *, note: str = "") -> plt.Figure:
     ]
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), fontsize=8)
     title = f"{s.name}: treated arms (one line style per dose) versus control (grey)"
+    if bands is not None:
+        title += "; lines: ensemble median, shaded: 5-95 %"
     fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=11)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
+
+
+def _relative_line(rows: pd.DataFrame, ctrl: pd.DataFrame, banded: bool) -> tuple:
+    """(low, middle, high) of a variable relative to its control level at t = 0.
+
+    A point simulation divides by that level (the band collapses to the line); an
+    ensemble's bands were divided draw by draw (``relative_q05`` ...).
+    """
+    if banded:
+        return tuple(rows[f"relative_{c}"].to_numpy() for c in ("q05", "q50", "q95"))
+    first = ctrl["level"].iloc[0]
+    y = rows["level"].to_numpy() / (first if first != 0 else 1.0)
+    return y, y, y
 
 
 def dose_text(dose: float, dose_unit: str) -> str:
@@ -407,8 +462,13 @@ def plot_response(
         (:data:`DOSE_LABELS`).
     title : str
         Figure title (e.g. the scenario and parameter set).
+
+    When ``observables`` carries an ensemble's band (``q05``, ``q50``, ``q95``,
+    :func:`secretome.ensemble.observable_bands`), each line is the median and the
+    5-95 % band is shaded.
     """
     other = "time_h" if axis == "dose" else "dose"
+    banded = "q50" in observables.columns and observables["q50"].notna().any()
     n = len(names)
     cols = min(n, 3)
     rows_ = -(-n // cols)
@@ -418,7 +478,9 @@ def plot_response(
         for key, g in d.groupby(other):
             g = g.sort_values(axis)
             label = f"{key:g} h" if other == "time_h" else f"{key:g} {dose_label}"
-            ax.plot(g[axis], g["value"], "o-", label=label)
+            (drawn,) = ax.plot(g[axis], g["q50" if banded else "value"], "o-", label=label)
+            if banded:
+                ax.fill_between(g[axis], g["q05"], g["q95"], color=drawn.get_color(), alpha=0.2)
         assay = d["assay"].iloc[0]
         neutral = None if assay in model.PERCENT_ASSAYS else 100.0 if assay == "mtt" else 1.0
         if neutral is not None:
@@ -440,7 +502,9 @@ def plot_response(
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(
+            title + ("\nlines: ensemble median, shaded: 5-95 %" if banded else ""), fontsize=10
+        )
     fig.tight_layout()
     return fig
 
@@ -641,7 +705,7 @@ def presented(rows: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
     scale = rows["id"].map(evidence.set_index("id")["scale"])
     change = (scale == "percent_change_vs_control").to_numpy()
     out = rows.copy()
-    for col in ("observed", "predicted"):
+    for col in ("observed", "predicted", *(c for c in comparison.BAND_COLUMNS if c in out)):
         values = pd.to_numeric(out[col], errors="coerce")
         out[col] = np.where(change, 100.0 + values, values)
     unit = [
@@ -777,9 +841,15 @@ def _table_html(rows: pd.DataFrame) -> str:
         "unit",
         "direction",
         "predicted",
+        "q05",
+        "q95",
+        "fit",
         "agreement",
         "detail",
     ]
+    if "q05" in rows.columns and rows["q05"].isna().all():  # no ensemble: no band
+        cols = [c for c in cols if c not in ("q05", "q95")]
+    rows = rows.assign(fit=rows["fit"].map({True: "fitted", False: "held out"}))
     buf = io.StringIO()
     rows[[c for c in cols if c in rows.columns]].to_html(
         buf, index=False, float_format=lambda x: f"{x:.4g}", na_rep="", escape=True, classes="cmp"
@@ -792,11 +862,201 @@ def _table_html(rows: pd.DataFrame) -> str:
     return out
 
 
+def in_and_out_of_sample(rows: pd.DataFrame) -> str:
+    """ "N of M fitted rows agree; K of L held-out rows agree": agreement split by
+    whether the evidence row entered the fit (its ``fit`` flag) or was held out.
+
+    Every judged row counts once (rows not scored are left out); a fitted row's
+    agreement is in-sample, a held-out row's is a prediction.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        A comparison table (:func:`secretome.comparison.compare`).
+
+    Returns
+    -------
+    str
+    """
+    judged = rows[rows["agreement"].isin(list(AGREE_COLOURS))]
+    parts = []
+    for flag, what in ((True, "fitted"), (False, "held-out")):
+        k = judged[judged["fit"].astype(bool) == flag]
+        parts.append(f"{int((k['agreement'] == 'agree').sum())} of {len(k)} {what} rows agree")
+    return "; ".join(parts)
+
+
+def _ensemble_html(ensemble, runs: Sequence[ensembles.EnsembleRun]) -> str:
+    if ensemble is None:
+        return (
+            "<p>Ensemble: <b>none</b>: every prediction is the single point of the "
+            "parameter set above, with no band; how far the data determine it is not "
+            f"shown (no posterior ensemble <code>models/{ensembles.ENSEMBLE_FILE}</code> "
+            "was found or <code>--ensemble none</code> was given).</p>"
+        )
+    failed = [f"{r.scenario.name}: {r.n_failed} of {r.n_draws}" for r in runs if r.n_failed]
+    failures = (
+        f" Failed simulations, left out of the bands: {html.escape('; '.join(failed))}."
+        if failed
+        else " No draw failed."
+    )
+    return (
+        f"<p>Ensemble: <b>{html.escape(ensemble.label)}</b>. Every draw is simulated in "
+        "every scenario; each row is <b>judged on the ensemble median</b>, and "
+        "<code>q05</code>, <code>q95</code> give the 5 % and 95 % quantiles over the draws "
+        "(whiskers on the diamonds, shaded bands on the time courses; the point "
+        f"estimate's own numbers are <code>value</code> in observables.csv).{failures}</p>"
+    )
+
+
+def _loso_html(path: Path | None) -> str:
+    """The leave-one-study-out predictions from a result file, whatever columns it has."""
+    if path is None:
+        return ""
+    head = "<h2>Leave one study out</h2>"
+    if not path.is_file():
+        return (
+            f"{head}<p>No leave-one-study-out result: {html.escape(str(path))} does not exist "
+            "(make it with <code>secretome loso --out DIR</code> and copy "
+            "DIR/leave_one_study_out.csv there).</p>"
+        )
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        return f"{head}<p>{html.escape(str(path))} could not be read: {html.escape(str(exc))}</p>"
+    text = (
+        f"{head}<p>Each study predicted by a fit to the other studies only, from "
+        f"<code>{html.escape(str(path))}</code> ({len(table)} rows): the out-of-sample test "
+        "of whether the mechanism carries over between cell lines and MSC sources.</p>"
+    )
+    if {"held_out", "agreement"} <= set(table.columns):
+        judged = table[table["agreement"].isin(list(AGREE_COLOURS))]
+        counts = judged.groupby("held_out")["agreement"].agg(
+            agree=lambda a: int((a == "agree").sum()), judged="size"
+        )
+        text += counts.to_html(classes="cmp")
+    shown = [
+        c
+        for c in (
+            "held_out",
+            "id",
+            "observable",
+            "kind",
+            "time_h",
+            "dose",
+            "observed",
+            "unit",
+            "predicted",
+            "q05",
+            "q95",
+            "agreement",
+            "detail",
+        )
+        if c in table.columns
+    ]
+    return text + _table_html_plain(table[shown or list(table.columns)])
+
+
+def _table_html_plain(rows: pd.DataFrame) -> str:
+    buf = io.StringIO()
+    rows.to_html(
+        buf, index=False, float_format=lambda x: f"{x:.4g}", na_rep="", escape=True, classes="cmp"
+    )
+    out = buf.getvalue()
+    for word, colour in AGREE_COLOURS.items():
+        out = out.replace(
+            f"<td>{word}</td>", f'<td style="color:{colour};font-weight:bold">{word}</td>'
+        )
+    return out
+
+
+def decisive_html(table: pd.DataFrame, source: str = "") -> str:
+    """The decisive-predictions table as HTML: one row per scenario and question,
+    one column per headline readout, each cell the call and the probabilities of
+    up and down.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`secretome.decisive.decisive_predictions` (or ``decisive.csv``).
+    source : str
+        Where the table came from (a file), named above it.
+
+    Returns
+    -------
+    str
+    """
+    needed = {"scenario", "question", "readout", "call", "p_up", "p_down"}
+    if not needed <= set(table.columns):
+        missing = ", ".join(sorted(needed - set(table.columns)))
+        return f"<p>{html.escape(source)}: not a decisive-predictions table (no {missing})</p>"
+
+    def cell(r: pd.Series) -> str:
+        if r["call"] == "not applicable":
+            return "not applicable"
+        return f"{r['call']} (↑ {r['p_up']:.2f}, ↓ {r['p_down']:.2f})"
+
+    cells = table.assign(cell=table.apply(cell, axis=1))
+    wide = cells.pivot_table(
+        index=["scenario", "question"],
+        columns="readout",
+        values="cell",
+        aggfunc="first",
+        sort=False,
+    )
+    wide = wide[[c for c in table["readout"].drop_duplicates() if c in wide.columns]]
+    wide.columns.name = None
+    first = table.iloc[0] if len(table) else None
+    rule = ""
+    if first is not None and {"threshold", "band", "ensemble"} <= set(table.columns):
+        rule = (
+            f"<p>Ensemble: <b>{html.escape(str(first['ensemble']))}</b>. A readout is called "
+            f"up (down) when at least {first['threshold']:g} of the draws change it by more "
+            f"than +{100 * first['band']:g} % (-{100 * first['band']:g} %), no change when at "
+            f"least {first['threshold']:g} stay within ±{100 * first['band']:g} %, and "
+            "undetermined otherwise; each draw is compared with itself unperturbed (paired). "
+            "In brackets: the probabilities of up and down. "
+            f"{'From ' + html.escape(source) + '.' if source else ''}</p>"
+        )
+    buf = io.StringIO()
+    wide.reset_index().to_html(buf, index=False, escape=True, classes="cmp")
+    out = buf.getvalue()
+    # direction, not good or bad: blue up, brown down, purple where the posterior is split
+    colours = {"up": "#2166ac", "down": "#8c510a", "undetermined": "#7b3294"}
+    for word, colour in colours.items():
+        out = out.replace(f"<td>{word} (", f'<td style="color:{colour}">{word} (')
+    return rule + out
+
+
+def _decisive_section(path: Path | None) -> str:
+    if path is None:
+        return ""
+    head = "<h2>Decisive predictions</h2>"
+    if not path.is_file():
+        return (
+            f"{head}<p>No decisive-predictions table: {html.escape(str(path))} does not "
+            "exist (make one with <code>secretome predict --out DIR</code>).</p>"
+        )
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        return f"{head}<p>{html.escape(str(path))} could not be read: {html.escape(str(exc))}</p>"
+    return (
+        f"{head}<p>What the posterior predicts for experiments not in the evidence "
+        "(docs/uncertainty.md explains the method).</p>" + decisive_html(table, str(path))
+    )
+
+
 def _index_html(
     table: pd.DataFrame,
     results: Sequence[SimulationResult],
     params_label: str,
     meta: Mapping[str, object],
+    *,
+    ensemble: ensembles.Ensemble | None = None,
+    runs: Sequence[ensembles.EnsembleRun] = (),
+    loso: Path | None = None,
+    decisive: Path | None = None,
 ) -> str:
     studies = sorted(table["study"].unique())
     fit = table
@@ -813,10 +1073,13 @@ paper's scenario (<code>experiments/scenarios/</code>). In the figures, black ma
 bars: no significant change), drawn over the model's diamonds, <span style="color:{AGREE_COLOURS["agree"]}">green</span> where it agrees,
 <span style="color:{AGREE_COLOURS["disagree"]}">red</span> where it does not. Agreement rules: quantitative within
 {comparison.QUANT_TOLERANCE:.0%}; direction beyond a fold change of {comparison.DIRECTION_BAND}; no change within a fold change of
-{comparison.NO_CHANGE_BAND}; dose orderings monotone. The <code>unit</code> column gives each row's scale; a result stated as a
+{comparison.NO_CHANGE_BAND}; dose orderings monotone. The <code>unit</code> column gives each row's scale (the band's too); a result stated as a
 change versus control is shown as % of control.</p>
+{_ensemble_html(ensemble, runs)}
 <p><b>Overall</b>: {_agreement_counts(fit)}. Full table: <a href="comparison.csv">comparison.csv</a>;
-all simulated observables: <a href="observables.csv">observables.csv</a>.</p>"""
+all simulated observables: <a href="observables.csv">observables.csv</a>.</p>
+<p><b>In sample and out of sample</b> (per row): {in_and_out_of_sample(fit)}. Fitted rows entered the
+calibration (<code>fit</code> column: fitted), so their agreement is in-sample; held-out rows did not, so theirs is a prediction.</p>"""
     body = []
     for study in studies:
         rows = table[table["study"] == study]
@@ -833,6 +1096,8 @@ all simulated observables: <a href="observables.csv">observables.csv</a>.</p>"""
                     f'<img src="figures/{r.scenario.name}_timecourses.png" alt="time courses, {r.scenario.name}">'
                 )
         body.append(_table_html(rows))
+    body.append(_loso_html(loso))
+    body.append(_decisive_section(decisive))
     foot = f'<p class="stamp">{html.escape(_stamp(meta))}</p>'
     return head + "\n".join(body) + foot + "</body></html>\n"
 
@@ -858,6 +1123,9 @@ def simulation_report(
     observables: Sequence[str] | None = None,
     backend: str = DEFAULT_BACKEND,
     allow_outside_bounds: bool = False,
+    ensemble: ensembles.Ensemble | None = None,
+    workers: int | None = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimulationReport:
     """Simulate one scenario and write what a person reads about it.
 
@@ -889,6 +1157,17 @@ def simulation_report(
         Simulator (:data:`secretome.simulation.BACKENDS`).
     allow_outside_bounds : bool
         Accept override values outside the table's bounds.
+    ensemble : Ensemble, optional
+        A posterior ensemble (:func:`secretome.ensemble.choose_ensemble`): every
+        draw is simulated too, ``observables.csv`` and ``timecourses.csv`` gain
+        its ``q05``, ``q50``, ``q95`` (and ``failed_fraction``), the figures draw
+        the median with a shaded 5-95 % band, and the evidence is judged against
+        the median. Without one those columns are empty and ``ensemble`` says
+        ``none``.
+    workers : int or None
+        Local worker processes for the ensemble's draws.
+    progress : callable, optional
+        ``progress(done_draws, total_draws)`` while the ensemble runs.
 
     Returns
     -------
@@ -901,28 +1180,47 @@ def simulation_report(
     _check_observables(names)
     variant = variant_of(scenario)
     result = simulate(scenario, pset.as_dict(), record=record_variables(), backend=backend)
-    tags = {"variant": variant.label, "parameters": pset.name}
-    obs = result.observables.assign(**tags)
+    run = judged = None
+    if ensemble is not None:
+        (run,) = ensembles.run_ensemble(
+            [scenario],
+            ensemble,
+            record=record_variables(),
+            workers=workers,
+            backend=backend,
+            progress=progress,
+        )
+        judged = ensembles.median_result(run)
+    tags = {
+        "variant": variant.label,
+        "parameters": pset.name,
+        "ensemble": _ensemble_name(ensemble),
+    }
+    obs = with_bands(result.observables, None if judged is None else judged.observables)
+    obs = obs.assign(**tags)
+    timecourses = with_bands(result.timecourses, None if judged is None else judged.timecourses)
     meta = provenance(
         pset,
         backend,
         scenario=scenario.name,
         variant=variant.label,
         scored_against_the_paper=variant.comparable,
+        **_ensemble_meta(ensemble, [] if run is None else [run]),
     )
     note = f"parameters: {pset.name}; scenario: {variant.label}"
+    if ensemble is not None:
+        note += f"\nensemble: {ensemble.name}" + _failed_note([run])
     written = [
         atomic_write(out / "observables.csv", obs.to_csv(index=False)),
-        atomic_write(
-            out / "timecourses.csv", result.timecourses.assign(**tags).to_csv(index=False)
-        ),
+        atomic_write(out / "timecourses.csv", timecourses.assign(**tags).to_csv(index=False)),
     ]
-    save_figure(plot_timecourses(result, note=note), out / "timecourses.png")
+    bands = None if judged is None else judged.timecourses
+    save_figure(plot_timecourses(result, note=note, bands=bands), out / "timecourses.png")
     written.append(out / "timecourses.png")
     rows = None
     sampled = comparison.evidence_for(result, evidence)
     if not sampled.empty:
-        rows = comparison.compare(sampled, [result])
+        rows = comparison.compare(sampled, [result if judged is None else judged])
         if variant.comparable:
             title = f"{scenario.name}: model (diamonds) versus {scenario.study} (black)"
         else:
@@ -931,7 +1229,10 @@ def simulation_report(
                 f"{scenario.name} with {'; '.join(variant.changes)}: model (grey, "
                 f"{NOT_SCORED}) beside the paper's data for the unchanged experiment (black)"
             )
-        figure = plot_model_vs_data(rows, sampled, f"{title}\nparameters: {pset.name}")
+        said = f"parameters: {pset.name}"
+        if ensemble is not None:
+            said += f"; diamonds: median of ensemble {ensemble.name}, whiskers: 5-95 %"
+        figure = plot_model_vs_data(rows, sampled, f"{title}\n{said}")
         rows = presented(rows, sampled).assign(**tags)
         written.append(atomic_write(out / "comparison.csv", rows.to_csv(index=False)))
         save_figure(figure, out / "model_vs_data.png")
@@ -954,7 +1255,58 @@ def simulation_report(
         atomic_write(out / "provenance.json", json.dumps(meta, indent=2, default=str) + "\n")
     )
     shown = obs[obs["observable"].isin(names)].reset_index(drop=True)
-    return SimulationReport(out, result, rows, shown, tuple(written), pset, variant)
+    return SimulationReport(out, result, rows, shown, tuple(written), pset, variant, run)
+
+
+def _ensemble_name(ensemble: ensembles.Ensemble | None) -> str:
+    return "none" if ensemble is None else ensemble.name
+
+
+def _ensemble_meta(
+    ensemble: ensembles.Ensemble | None, runs: Sequence[ensembles.EnsembleRun]
+) -> dict[str, object]:
+    """What provenance.json says about the ensemble: which, how judged, what failed."""
+    if ensemble is None:
+        return {"ensemble": ensembles.NO_ENSEMBLE}
+    return {
+        "ensemble": ensemble.label,
+        "ensemble_draws": len(ensemble),
+        "judged_on": "the ensemble median; bands are its 5 % and 95 % quantiles",
+        "failed_draws": {r.scenario.name: r.n_failed for r in runs},
+        "failures": [e for r in runs for e in r.errors[:5]],
+    }
+
+
+def _failed_note(runs: Sequence[ensembles.EnsembleRun]) -> str:
+    failed = sum(r.n_failed for r in runs)
+    if not failed:
+        return ""
+    total = sum(r.n_draws for r in runs)
+    return f" ({failed} of {total} simulations failed, left out of the bands)"
+
+
+def with_bands(point: pd.DataFrame, banded: pd.DataFrame | None) -> pd.DataFrame:
+    """A point simulation's table with an ensemble's band columns beside its numbers.
+
+    Parameters
+    ----------
+    point : pandas.DataFrame
+        :attr:`SimulationResult.observables` or ``timecourses`` of the point estimate.
+    banded : pandas.DataFrame or None
+        The same table of :func:`secretome.ensemble.median_result` (same rows in the
+        same order); ``None``: no ensemble, the band columns are left empty.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``point`` with ``q05``, ``q50``, ``q95`` and ``failed_fraction``.
+    """
+    columns = [*ensembles.BAND_COLUMNS, ensembles.FAILED_COLUMN]
+    if banded is None:
+        return point.assign(**dict.fromkeys(columns, np.nan))
+    if len(banded) != len(point):
+        raise ValueError("the ensemble's table does not have the point simulation's rows")
+    return point.assign(**{c: banded[c].to_numpy() for c in columns})
 
 
 def shipped_parameters() -> tuple[dict[str, float] | None, str]:
@@ -984,6 +1336,11 @@ def reproduce(
     params_label: str | None = None,
     progress: Callable[[str, int], None] | None = None,
     backend: str = DEFAULT_BACKEND,
+    ensemble: ensembles.Ensemble | None = None,
+    workers: int | None = 1,
+    loso: str | Path | None = None,
+    decisive: str | Path | None = None,
+    draw_progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Run every shipped scenario, compare with the evidence, write the report.
 
@@ -1003,6 +1360,22 @@ def reproduce(
         progress bar).
     backend : str
         Simulator (:data:`secretome.simulation.BACKENDS`), named in the report.
+    ensemble : Ensemble, optional
+        A posterior ensemble (:func:`secretome.ensemble.choose_ensemble`): every
+        draw is simulated in every scenario; ``comparison.csv`` and
+        ``observables.csv`` gain ``q05``, ``q50``, ``q95``, every row is judged
+        on the ensemble's median, and the figures draw 5-95 % bands. Without
+        one, the band columns are empty and the report says so.
+    workers : int or None
+        Local worker processes for the ensemble's draws.
+    loso : path, optional
+        A leave-one-study-out result (``secretome loso``); default
+        ``docs/results/leave_one_study_out.csv`` of the project, shown when present.
+    decisive : path, optional
+        A decisive-predictions table (``secretome predict``); default
+        ``docs/results/decisive.csv`` of the project, shown when present.
+    draw_progress : callable, optional
+        ``draw_progress(done_draws, total_draws)`` while the ensemble runs.
 
     Returns
     -------
@@ -1012,7 +1385,7 @@ def reproduce(
     out = check_output_dir(out_dir)
     evidence = data.load_evidence()
     shipped = scenarios.shipped_scenarios()
-    total = 2 * len(shipped) + evidence["study"].nunique() + 1
+    total = 2 * len(shipped) + evidence["study"].nunique() + 1 + (ensemble is not None)
 
     def say(message: str) -> None:
         if progress is not None:
@@ -1024,31 +1397,65 @@ def reproduce(
     for s in shipped:
         say(f"simulating {s.name}")
         results.append(simulate(s, values, record=record, backend=backend))
+    runs: tuple[ensembles.EnsembleRun, ...] | None = None
+    judged = results
+    if ensemble is not None:
+        say(f"simulating {len(ensemble)} draws of {ensemble.name}")
+        runs = ensembles.run_ensemble(
+            shipped,
+            ensemble,
+            record=record,
+            variables=record,
+            workers=workers,
+            backend=backend,
+            progress=draw_progress,
+        )
+        judged = [ensembles.median_result(r) for r in runs]
     say("comparing with the evidence")
-    table = comparison.compare(evidence, results)
-    shown = presented(table, evidence).assign(parameters=pset.name)
-    meta = provenance(pset, backend)
+    table = comparison.compare(evidence, judged)
+    tags = {"parameters": pset.name, "ensemble": _ensemble_name(ensemble)}
+    shown = presented(table, evidence).assign(**tags)
+    meta = provenance(pset, backend, **_ensemble_meta(ensemble, runs or ()))
     atomic_write(out / "comparison.csv", shown.to_csv(index=False))
     atomic_write(out / "evidence_summary.csv", data.summarise(evidence).to_csv())
-    observables = pd.concat([r.observables for r in results], ignore_index=True)
-    atomic_write(
-        out / "observables.csv", observables.assign(parameters=pset.name).to_csv(index=False)
+    observables = pd.concat(
+        [
+            with_bands(r.observables, None if runs is None else j.observables)
+            for r, j in zip(results, judged, strict=True)
+        ],
+        ignore_index=True,
     )
+    atomic_write(out / "observables.csv", observables.assign(**tags).to_csv(index=False))
+    note = f"parameters: {pset.name}"
+    if ensemble is not None:
+        note += f"; ensemble: {ensemble.name}, judged on its median (whiskers, shading: 5-95 %)"
+        note += _failed_note(runs)
     for study in sorted(table["study"].unique()):
         say(f"drawing {study}")
         rows = table[table["study"] == study]
-        title = f"{study}: model (diamonds) versus data (black)\nparameters: {pset.name}"
+        title = f"{study}: model (diamonds) versus data (black)\n{note}"
         _save(
             plot_model_vs_data(rows, evidence, title),
             out / "figures" / f"{study}_model_vs_data.png",
         )
-    for r in results:
+    for r, j in zip(results, judged, strict=True):
         say(f"drawing {r.scenario.name}")
         _save(
-            plot_timecourses(r, note=f"parameters: {pset.name}"),
+            plot_timecourses(r, note=note, bands=None if runs is None else j.timecourses),
             out / "figures" / f"{r.scenario.name}_timecourses.png",
         )
     label = f"{pset.label}; simulated with the {backend} backend"
+    extras = {
+        "ensemble": ensemble,
+        "runs": runs or (),
+        "loso": _project_result("leave_one_study_out.csv") if loso is None else Path(loso),
+        "decisive": _project_result("decisive.csv") if decisive is None else Path(decisive),
+    }
     atomic_write(out / "provenance.json", json.dumps(meta, indent=2, default=str) + "\n")
-    atomic_write(out / "index.html", _index_html(shown, results, label, meta))
-    return Report(out, shown, tuple(results), pset)
+    atomic_write(out / "index.html", _index_html(shown, results, label, meta, **extras))
+    return Report(out, shown, tuple(results), pset, runs)
+
+
+def _project_result(name: str) -> Path:
+    """A result file the project keeps under ``docs/results/`` (it may not exist)."""
+    return paths.project_root() / "docs" / "results" / name
