@@ -48,7 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scaling.py --out benchmarks/results/scaling.json
 
 # Every sensitivity result docs/sensitivity.md quotes, rerun into docs/results/sensitivity/
-# (about an hour on 2 cores), then its figures and results section rewritten from the tables.
+# (about 30 min on 2 shared cores), then its figures and results section rewritten from the tables.
 .PHONY: sensitivity-results
 sensitivity-results: $(STAMP)
 	$(BIN)/python docs/results/sensitivity/regenerate.py

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import shlex
@@ -212,6 +213,12 @@ def planned_runs() -> list[Run]:
     return runs
 
 
+def fit_digest() -> str:
+    """SHA-256 of the shipped fit (``models/fitted_parameters.csv``) the runs centre on:
+    a refit changes it, and the Sobol runs must then be rerun."""
+    return hashlib.sha256((ROOT / FIT_FILE).read_bytes()).hexdigest()
+
+
 def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -241,6 +248,7 @@ def execute(run: Run) -> dict:
         "workers": WORKERS,
         "date": start.strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _commit(),
+        "fitted_parameters_sha256": fit_digest(),
         "wall_seconds": round(wall, 1),
         "load_average_1min_start_end": [load_start[0], _load()[0]],
         "cores": os.cpu_count(),
@@ -354,6 +362,14 @@ def fmt2(v: float) -> str:
     if not np.isfinite(v):
         return "n/a"
     return f"{v:.2f}" if abs(v) >= 0.01 else fmt(v)
+
+
+def pm(value: float, ci: float) -> str:
+    """``value ± ci`` for a Sobol index: two decimals each, or two significant digits
+    each when the value is below 0.01."""
+    if abs(value) >= 0.01:
+        return f"{value:.2f} ± {ci:.2f}"
+    return f"{fmt(value)} ± {fmt(ci)}"
 
 
 def ranked(indices: pd.DataFrame, output: str, index: str) -> pd.DataFrame:
@@ -593,8 +609,8 @@ def sobol_section(r: Result, figure_for) -> list[str]:
             r1 = conv[f"rank_n{n1}"].get(row.parameter, np.nan)
             lines.append(
                 f"| {row.rank} | `{row.parameter}` | {GROUP_LABEL[group(row.parameter)]} | "
-                f"{fmt2(row.value)} ± {fmt2(row.ci)} | {fmt2(s1.loc[row.parameter, 'value'])} "
-                f"± {fmt2(s1.loc[row.parameter, 'ci'])} | "
+                f"{pm(row.value, row.ci)} | "
+                f"{pm(s1.loc[row.parameter, 'value'], s1.loc[row.parameter, 'ci'])} | "
                 f"{'—' if not np.isfinite(r1) else int(r1)} |"
             )
         lines += ["", *sobol_sentences(r, out, st, s1), ""]
@@ -616,13 +632,15 @@ def sobol_sentences(r: Result, out: str, st: pd.DataFrame, s1: pd.DataFrame) -> 
     top1 = conv[conv[f"rank_n{n1}"] <= 5].sort_values(f"rank_n{n1}")["parameter"].tolist()
     top2 = conv[conv[f"rank_n{n2}"] <= 5].sort_values(f"rank_n{n2}")["parameter"].tolist()
     moved = conv[~conv["within_ci"].astype(bool)]
+    # the longest head of the ranking that holds the same parameters at both N
+    k = max((j for j in range(len(top2) + 1) if set(top1[:j]) == set(top2[:j])), default=0)
     same = (
         "the same parameters in the same order"
         if top1 == top2
         else (
             "the same parameters in another order"
             if set(top1) == set(top2)
-            else "not the same parameters"
+            else f"not the same parameters (the first {k} are)"
         )
     )
     wide = st.head(5)
@@ -639,6 +657,11 @@ def sobol_sentences(r: Result, out: str, st: pd.DataFrame, s1: pd.DataFrame) -> 
         conv_text += (
             "Which parameters lead is settled; their order within the CIs is not "
             f"(a larger N, e.g. `--n {2 * n2}`, would narrow it)."
+        )
+    elif moved.empty and k > 0:
+        conv_text += (
+            f"The first {k} are settled; below them parameters with overlapping CIs "
+            f"swap places (a larger N, e.g. `--n {2 * n2}`, would separate them)."
         )
     else:
         conv_text += f"Not converged: rerun with a larger N (e.g. `--n {2 * n2}`)."
@@ -693,18 +716,21 @@ def v1_comparison(results: dict[str, Result]) -> list[str]:
         for k in range(5):
             a, b = d1.iloc[k], d2.iloc[k]
             lines.append(
-                f"| {k + 1} | `{a.parameter}` | {fmt2(a.value)} ± {fmt2(a.ci)} | "
-                f"`{b.parameter}` | {fmt2(b.value)} ± {fmt2(b.ci)} |"
+                f"| {k + 1} | `{a.parameter}` | {pm(a.value, a.ci)} | "
+                f"`{b.parameter}` | {pm(b.value, b.ci)} |"
             )
         gone = sorted(
             {base_name(p) for p in d1["parameter"]} - {base_name(p) for p in d2["parameter"]}
         )
         table = pd.read_csv(ROOT / "models" / "parameters.csv")["name"]
         absent = [g for g in gone if g not in set(table)]
+        kept = [g for g in gone if g in set(table)]
         lines += [
             "",
-            f"v1 parameters not varied in v2's run: {', '.join(gone) or 'none'}"
-            + (f" ({', '.join(absent)}: no longer in `models/parameters.csv`)" if absent else "")
+            "v1 parameters that v2's run does not vary: "
+            f"{', '.join(f'`{g}`' for g in absent) or 'none'} (no longer in "
+            "`models/parameters.csv`)"
+            + (f", {', '.join(f'`{g}`' for g in kept)} (not calibrated in v2)" if kept else "")
             + ".",
             "",
         ]
@@ -746,7 +772,8 @@ def render_results(root: Path = HERE) -> str:
         f"{fmt(min(loads))}–{fmt(max(loads))}, i.e. several times more work than cores): "
         "upper values, not benchmarks. "
         "A Sobol run with `--check-convergence` runs N and then 2N; the tables are those "
-        "of 2N.",
+        "of 2N. The whole set took "
+        f"{fmt(sum(r.meta['wall_seconds'] for r in ordered) / 60)} min of wall time.",
         "",
         *runs_table(ordered),
         "",
@@ -813,7 +840,9 @@ def write_figures(root: Path = HERE) -> list[Path]:
         if r.summary["method"] == "sobol":
             for out in main_outputs(r.indices):
                 fig = plot_ranked(r.indices, out, "sobol")
-                fig.axes[0].set_title(f"{r.summary['scenario']}: {out}, N = {r.summary['n']}")
+                fig.axes[0].set_title(
+                    f"{r.summary['scenario']}\n{out}, N = {r.summary['n']}", fontsize=9
+                )
                 path = figure_path(r, out)
                 save_figure(fig, path)
                 written.append(path)
