@@ -183,3 +183,44 @@ def test_an_interrupted_profile_resumes_to_the_uninterrupted_result(tmp_path):
             out=tmp_path,
             resume=True,
         )
+
+
+def test_sigterm_stops_a_profile_that_resumes_from_its_points(tmp_path):
+    """`secretome profile` on a real (small) fit: SIGTERM after the first point is on
+    disk ends it like Ctrl-C (exit 130, no traceback), and --resume finishes it
+    without redoing a finished point."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from secretome import fitting
+
+    config = dataclasses.replace(
+        objective.load_fit_config(), parameters=("sec_IL2[rat_bone_marrow]",), max_nfev=5
+    )
+    fit_dir = tmp_path / "fit"
+    result = fitting.fit(config, studies=["farahzadi2024"], starts=1, out=fit_dir)
+    fitting.parameters_table(result).to_csv(fit_dir / "best_parameters.csv", index=False)
+    out = tmp_path / "profiles"
+    args = [sys.executable, "-m", "secretome.cli", "profile", str(fit_dir), "--out", str(out)]
+    args += ["--params", "sigma_annexin", "--max-nfev", "5", "--step", "0.02", "--workers", "1"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list(out.glob("points/*/*.json")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no profile point was written"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=60)
+    stderr = proc.stderr.read()
+    assert code == 130, stderr[-500:]
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    kept = {p: p.read_text() for p in out.glob("points/*/*.json")}
+    assert not (out / "profiles.csv").exists()
+    done = subprocess.run([*args, "--resume"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-500:]
+    for path, text in kept.items():
+        assert path.read_text() == text
+    table = pd.read_csv(out / "profiles.csv")
+    assert len(table) > len(kept) // 2 and (table["key"] == "sigma_annexin").all()
+    assert (out / "identifiability.csv").is_file() and (out / "profile_walks.csv").is_file()

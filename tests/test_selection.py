@@ -126,6 +126,8 @@ def test_discriminating_measurements(synthetic):
         synthetic, ("truth", "truth_plus"), perturbations={"none": ()}
     )
     assert np.nanmax(same["z"]) < 1e-3  # an inert parameter changes no prediction
+    with pytest.raises(SecretomeError, match="nope"):
+        selection.discriminating_measurements(synthetic, ("truth", "nope"))
     apart = selection.discriminating_measurements(
         synthetic, ("truth", "wrong"), perturbations={"none": (), "IL-2": ("IL2",)}
     )

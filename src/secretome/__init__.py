@@ -62,13 +62,22 @@ _API: dict[str, str] = {
     ),
     **dict.fromkeys(["simulate", "SimulationResult", "BACKENDS"], "simulation"),
     **dict.fromkeys(["compare", "measured_observables", "evidence_for"], "comparison"),
-    **dict.fromkeys(["load_fit_config", "FitConfig", "Objective"], "objective"),
-    **dict.fromkeys(["fit", "FitResult"], "fitting"),
+    **dict.fromkeys(["load_fit_config", "FitConfig", "Objective", "NoiseGroup"], "objective"),
+    **dict.fromkeys(["fit", "FitResult", "library_versions"], "fitting"),
     **dict.fromkeys(["sample", "Chains", "SecretomePosterior"], "sampling"),
     **dict.fromkeys(["load_ensemble", "run_ensemble", "Ensemble"], "ensemble"),
     "decisive_predictions": "decisive",
     **dict.fromkeys(
-        ["profile", "classify", "jacobian_check", "leave_one_study_out"], "identifiability"
+        [
+            "profile",
+            "classify",
+            "jacobian_check",
+            "leave_one_study_out",
+            "confidence_intervals",
+            "profile_summary",
+            "CoarseProfileWarning",
+        ],
+        "identifiability",
     ),
     **dict.fromkeys(["sensitivity", "SensitivityResult"], "gsa"),
     **dict.fromkeys(["attribution", "Attribution"], "contributions"),
@@ -88,10 +97,12 @@ __all__ = [  # literal, so linters see it; tests/test_api.py checks it against _
     "BACKENDS",
     "Attribution",
     "Chains",
+    "CoarseProfileWarning",
     "Ensemble",
     "FitConfig",
     "FitResult",
     "ModelSpec",
+    "NoiseGroup",
     "Objective",
     "Perturbation",
     "Scenario",
@@ -107,6 +118,7 @@ __all__ = [  # literal, so linters see it; tests/test_api.py checks it against _
     "attribution",
     "classify",
     "compare",
+    "confidence_intervals",
     "decisive_predictions",
     "discriminating_measurements",
     "evidence_for",
@@ -116,6 +128,7 @@ __all__ = [  # literal, so linters see it; tests/test_api.py checks it against _
     "fit",
     "jacobian_check",
     "leave_one_study_out",
+    "library_versions",
     "load_ensemble",
     "load_evidence",
     "load_fit_config",
@@ -125,6 +138,7 @@ __all__ = [  # literal, so linters see it; tests/test_api.py checks it against _
     "measured_observables",
     "parameter_values",
     "profile",
+    "profile_summary",
     "read_parameter_file",
     "reproduce",
     "run_ensemble",
@@ -194,12 +208,20 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from secretome.ensemble import Ensemble, load_ensemble, run_ensemble
     from secretome.errors import SecretomeError, SimulationFailed, ValidationError
     from secretome.explorer import explore
-    from secretome.fitting import FitResult, fit
+    from secretome.fitting import FitResult, fit, library_versions
     from secretome.gsa import SensitivityResult, sensitivity
-    from secretome.identifiability import classify, jacobian_check, leave_one_study_out, profile
+    from secretome.identifiability import (
+        CoarseProfileWarning,
+        classify,
+        confidence_intervals,
+        jacobian_check,
+        leave_one_study_out,
+        profile,
+        profile_summary,
+    )
     from secretome.io import read_parameter_file
     from secretome.model import ModelSpec, load_model, parameter_values, write_sbml
-    from secretome.objective import FitConfig, Objective, load_fit_config
+    from secretome.objective import FitConfig, NoiseGroup, Objective, load_fit_config
     from secretome.omex_export import export_omex
     from secretome.petab_export import export_petab
     from secretome.report import reproduce, shipped_parameters, simulation_report

@@ -222,6 +222,7 @@ def _load_fit_dir(fit_dir: Path):
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
+    import signal
     import warnings
 
     from secretome import identifiability as ident
@@ -236,6 +237,10 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         b = bar.get(total)
         b.update(done - b.n)
 
+    def terminate(signum, frame):  # SIGTERM stops like Ctrl-C: the pool is stopped,
+        raise KeyboardInterrupt  # every finished point is already on disk
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     with bar, warnings.catch_warnings():
         warnings.simplefilter("ignore", ident.CoarseProfileWarning)  # printed below
         profiles = ident.profile(
@@ -255,6 +260,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
             resume=args.resume,
             progress=progress,
         )
+    signal.signal(signal.SIGTERM, previous)
     jac = ident.jacobian_check(config, best_x, studies)
     classes = ident.classify(profiles, jac).merge(jac, on="key")
     summary = ident.profile_summary(profiles)

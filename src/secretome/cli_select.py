@@ -46,10 +46,15 @@ def _cmd_select(args: argparse.Namespace) -> int:
     candidates = None
     if len(chosen) > 1:
         candidates = selection.discriminating_measurements(result)
+    extra = {
+        f"{a}_vs_{b}": selection.discriminating_measurements(result, (a, b))
+        for a, b in args.pair or []
+    }
     write_results(
         result,
         out,
         candidates,
+        extra_candidates=extra,
         figures=not args.no_figures,
         petab_select=not args.no_petab_select,
     )
@@ -130,6 +135,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--resume",
         action="store_true",
         help="continue a stopped selection in --out (finished starts are read back)",
+    )
+    p.add_argument(
+        "--pair",
+        nargs=2,
+        action="append",
+        metavar=("A", "B"),
+        help="also list the measurements that best separate variants A and B "
+        "(DIR/candidates_A_vs_B.csv); repeatable. candidates.csv is always the two best",
     )
     p.add_argument("--no-figures", action="store_true", help="write the tables only")
     p.add_argument("--no-petab-select", action="store_true", help="skip the PEtab Select export")

@@ -762,7 +762,8 @@ def explore(
 ):
     """Open the interactive explorer in a Jupyter notebook (ipywidgets).
 
-    Each change of a control re-runs :func:`run` (a few tenths of a second) and
+    Each change of a control re-runs :func:`run` (a few tenths of a second; longer
+    with an ensemble, whose draws are simulated too) and
     redraws :func:`plot_run`, the paper's data when the settings are one of the
     papers' experiments, and :func:`plot_data`.
 

@@ -33,6 +33,7 @@ from secretome.errors import SecretomeError
 from secretome.io import atomic_write, check_output_dir
 from secretome.objective import FitConfig, Objective, load_fit_config
 from secretome.parallel import check_executor, run_tasks
+from secretome.simulation import DEFAULT_BACKEND
 from secretome.space import ParameterSpace
 
 #: Finite-difference step in log10 units (about 0.2 % in linear units).
@@ -321,28 +322,45 @@ def parameters_table(result: FitResult) -> pd.DataFrame:
 
 def library_versions() -> dict[str, str]:
     """What produced a result: Python, NumPy, SciPy, secretome and, in a git checkout,
-    its commit (read from ``.git``; uncommitted changes are not detected).
+    its commit (read from ``.git``; uncommitted changes are not detected), and the
+    simulation backend with the libraries behind it.
 
     Returns
     -------
     dict
         ``python``, ``numpy``, ``scipy``, ``secretome``, ``commit`` (``""`` outside a
-        git checkout), ``platform``.
+        git checkout), ``platform``, ``backend`` (the default simulation backend, which
+        the objective uses), ``numba``, ``libroadrunner``.
     """
     import platform
+    from importlib import metadata
 
     import scipy
 
-    from secretome import __version__
-
+    try:
+        ours = metadata.version("secretome")
+    except metadata.PackageNotFoundError:  # run from a source tree, not installed
+        ours = "not installed"
     return {
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,
-        "secretome": str(__version__),
+        "secretome": ours,
         "commit": _git_commit(Path(__file__).resolve().parents[2]),
         "platform": platform.platform(),
+        "backend": DEFAULT_BACKEND,  # what Objective simulates with
+        "numba": _version_of("numba"),
+        "libroadrunner": _version_of("libroadrunner"),
     }
+
+
+def _version_of(distribution: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def _git_commit(root: Path) -> str:

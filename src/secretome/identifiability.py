@@ -327,6 +327,15 @@ def profile(
         spec = config
     prob = _problem(spec)
     space = prob.space
+    keys = list(dict.fromkeys(parameters)) if parameters is not None else list(space.keys)
+    unknown = [k for k in keys if k not in space.keys]
+    if unknown:
+        raise SecretomeError(
+            f"not fitted, so not profiled: {', '.join(unknown)}; the fitted parameters are "
+            f"{', '.join(space.keys)}"
+        )
+    if not keys:
+        raise SecretomeError("the list of parameters to profile is empty")
     best_x = np.asarray(best_x, dtype=float)
     if best_x.shape != (len(space.keys),):
         raise SecretomeError(
@@ -349,15 +358,6 @@ def profile(
             raise SecretomeError(f"{name} must be a whole number of at least 1, not {value!r}")
     if not (isinstance(threshold, int | float) and math.isfinite(threshold) and threshold > 0):
         raise SecretomeError(f"threshold must be a number above 0, not {threshold!r}")
-    keys = list(dict.fromkeys(parameters)) if parameters is not None else list(space.keys)
-    unknown = [k for k in keys if k not in space.keys]
-    if unknown:
-        raise SecretomeError(
-            f"not fitted, so not profiled: {', '.join(unknown)}; the fitted parameters are "
-            f"{', '.join(space.keys)}"
-        )
-    if not keys:
-        raise SecretomeError("the list of parameters to profile is empty")
     if resume and out is None:
         raise SecretomeError("--resume needs --out (where the finished points are)")
     out_dir = check_output_dir(out, "--out") if out is not None else None
@@ -435,10 +435,21 @@ def profile(
 
 
 def profile_summary(profiles: pd.DataFrame) -> pd.DataFrame:
-    """One row per parameter and side of a :func:`profile` table: ``points``,
-    ``not_converged``, ``reached`` (the largest |offset|), ``max_delta`` and ``stop``
-    (threshold, bound, span, max_steps, or empty where the best value sits on the
-    bound)."""
+    """Summarise each walk of a :func:`profile` table.
+
+    Parameters
+    ----------
+    profiles : pandas.DataFrame
+        From :func:`profile`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter and side (``key``, ``side``): ``points``,
+        ``not_converged``, ``reached`` (the largest |offset|, decades), ``max_delta``
+        and ``stop`` (threshold, bound, span or max_steps). A side without points
+        (the best value on its bound) has no row.
+    """
     rows = []
     for (key, side), g in profiles[profiles["side"] != 0].groupby(["key", "side"]):
         g = g.sort_values("offset", key=abs)

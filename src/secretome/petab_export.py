@@ -2,16 +2,23 @@
 
 ``docs/petab.md`` has the details. What is written:
 
-* ``model.xml``: the annotated SBML (:mod:`secretome.sbml_export`) plus one
-  parameter ``ctrl_<observable variable>`` per fold-change or MTT observable. Its
-  assignment rule is the observable's value in the untreated control arm: the
-  observable's formula with every species replaced by its initial value (initial
-  assignment, recursively) and every assignment rule by its formula, with no MSCs
-  and no conditioned medium (``msc_density = cm_fraction = 0``). The control arm
-  sits at steady state by construction of the model (``models/*.ant``), so this
-  constant is the control arm's level at every time, and ``treated / control``
-  becomes a formula of ONE simulation: ``obs_X / ctrl_obs_X``. The export refuses
-  measured scenarios for which this does not hold (perturbations, medium changes).
+* ``model.xml``: the annotated SBML (:mod:`secretome.sbml_export`) plus the
+  untreated control arm, so that ``treated / control`` becomes a formula of ONE
+  simulation (``obs_X / ctrl_obs_X``). Every per-cell and medium species stays at
+  its initial (control) level in the control arm by construction of the model
+  (``models/*.ant``); the cell numbers of the culture (the species of compartment
+  ``dish``: P, A, E, L) grow. So the SBML gets a *shadow control culture*: species
+  ``ctrl_P, ctrl_A, ctrl_E, ctrl_L`` (same initial values) and reactions
+  ``ctrl_division``, ... whose rate laws are the culture's in the control arm: every
+  other species at its initial value (initial assignment, recursively), every
+  assignment rule by its formula, no MSCs and no conditioned medium
+  (``msc_density = cm_fraction = 0``), so every regulatory factor is its control
+  value (1) and crowding counts the shadow culture. One parameter
+  ``ctrl_<observable variable>`` per fold-change or MTT observable has as assignment
+  rule the observable's formula rewritten alike (``ctrl_obs_viable_cells = ctrl_P +
+  ctrl_A``; a per-cell readout becomes a formula of parameters). The export refuses
+  measured scenarios for which the control arm is not this (perturbations, medium
+  changes).
 * ``conditions.tsv``: one condition per arm and dose of every scenario (shipped
   or measured), setting the inputs of :func:`secretome.scenarios.model_inputs` and
   every cell-line and MSC-source parameter: a number (the table's value for that
@@ -823,8 +830,9 @@ def _readme(t: PetabTables, config: FitConfig) -> str:
         f"- Nominal values of the estimated parameters (a refit's start): {t.start_label}; "
         "column `tableValue` holds models/parameters.csv's value.",
         "- Fold changes are `treated / control` of one simulation: `ctrl_<variable>` in "
-        "model.xml is the control arm's steady-state level (an assignment rule of "
-        "parameters only).",
+        "model.xml is the untreated control arm's level (an assignment rule); the "
+        "control culture grows, so model.xml simulates it alongside as a shadow "
+        "culture (species `ctrl_P`, `ctrl_A`, `ctrl_E`, `ctrl_L`, reactions `ctrl_*`).",
         f"- Failed simulations: secretome's objective gives every residual of a failed "
         f"scenario the value {config.failure_residual:g}; a PEtab tool handles a failed "
         "integration its own way (pyPESTO: an infinite objective, the step is rejected).",

@@ -625,6 +625,12 @@ def discriminating_measurements(
         if len(ranking) < 2:
             raise SecretomeError("need at least two variants to compare")
         pair = (str(ranking["variant"].iloc[0]), str(ranking["variant"].iloc[1]))
+    unknown = [name for name in pair if name not in result.fits]
+    if unknown or len(set(pair)) != 2:
+        raise SecretomeError(
+            f"a pair of two different variants of the selection is needed, not {pair}; "
+            f"variants: {', '.join(result.fits)}"
+        )
     perturbations = PERTURBATIONS if perturbations is None else perturbations
     spec = model.load_model()
     constant = {o.name for o in spec.observables if o.fixed_by_construction}

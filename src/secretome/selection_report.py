@@ -308,8 +308,9 @@ def markdown_tables(out_dir: str | Path, top: int = 10) -> str:
             _md_table(t),
             "",
         ]
-    cand = out / "candidates.csv"
-    if cand.is_file():
+    for cand in [out / "candidates.csv", *sorted(out.glob("candidates_*_vs_*.csv"))]:
+        if not cand.is_file():
+            continue
         c = pd.read_csv(cand)
         c = c.drop_duplicates(["scenario", "observable"]).head(top)
         c["dose"] = [f"{d:g}" for d in c["dose"]]
@@ -331,6 +332,7 @@ def write_results(
     out_dir: str | Path,
     candidates: pd.DataFrame | None = None,
     *,
+    extra_candidates: dict[str, pd.DataFrame] | None = None,
     figures: bool = True,
     petab_select: bool = True,
 ) -> list[Path]:
@@ -343,6 +345,8 @@ def write_results(
     candidates : DataFrame, optional
         :func:`~secretome.selection.discriminating_measurements`; written as
         ``candidates.csv``.
+    extra_candidates : dict, optional
+        Label (``A_vs_B``) -> the same for another pair; ``candidates_<label>.csv``.
     figures, petab_select : bool
         Also write ``figures/`` and ``petab_select/``.
 
@@ -385,6 +389,8 @@ def write_results(
             summary["best_new_measurement"] = {
                 k: (v.item() if hasattr(v, "item") else v) for k, v in top.items()
             }
+    for label, table in (extra_candidates or {}).items():
+        written.append(atomic_write(out / f"candidates_{label}.csv", table.to_csv(index=False)))
     written.append(atomic_write(out / "summary.json", json.dumps(summary, indent=2) + "\n"))
     written.append(atomic_write(out / "tables.md", markdown_tables(out)))
     if figures:
