@@ -256,13 +256,12 @@ def _add_shadow_culture(m: libsbml.Model, plain: libsbml.Model, expander: _Expan
         ia.setMath(libsbml.parseL3Formula(start))
     cells = set(expander.rename)
     for r in plain.getListOfReactions():
-        refs = [*r.getListOfReactants(), *r.getListOfProducts(), *r.getListOfModifiers()]
-        touched = {ref.getSpecies() for ref in refs}
-        if not touched & cells:
+        changed = {ref.getSpecies() for ref in [*r.getListOfReactants(), *r.getListOfProducts()]}
+        if not changed & cells:
             continue
-        if not touched <= cells:
+        if not changed <= cells:
             raise SecretomeError(
-                f"reaction {r.getId()} links the culture to other species; cannot export"
+                f"reaction {r.getId()} changes the culture and other species; cannot export"
             )
         original = m.getReaction(r.getId())
         copy = original.clone()
@@ -270,6 +269,10 @@ def _add_shadow_culture(m: libsbml.Model, plain: libsbml.Model, expander: _Expan
         copy.setId(rid)
         _copy_annotation(original, copy, rid)
         copy.setName(f"{original.getName() or r.getId()}, untreated control arm (shadow culture)")
+        # a modifier outside the culture is at its control level there: a number now
+        for k in reversed(range(copy.getNumModifiers())):
+            if copy.getModifier(k).getSpecies() not in cells:
+                copy.removeModifier(k)
         for ref in [
             *copy.getListOfReactants(),
             *copy.getListOfProducts(),
@@ -311,7 +314,8 @@ def petab_sbml(spec: model.ModelSpec, variables: list[str]) -> str:
     ------
     SecretomeError
         A control level depends on something the construction cannot express
-        (a species outside the culture, time, rate rules, events).
+        (time, a reaction that changes the culture and other species, rate rules,
+        events).
     """
     plain_doc = libsbml.readSBMLFromString(spec.sbml)  # a model lives as long as its document
     plain = plain_doc.getModel()
