@@ -141,10 +141,11 @@ def _problem_hash(config: FitConfig, studies, x0s: np.ndarray) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def run_start(task: tuple[FitConfig, list[str] | None, int, np.ndarray]) -> StartResult:
-    """Optimise from one starting point (module-level so that workers can run it)."""
-    config, studies, index, x0 = task
-    obj = Objective(config, studies)
+def optimise_start(obj: Objective, index: int, x0: np.ndarray, max_nfev: int) -> StartResult:
+    """Optimise ``obj`` from one starting point: the optimiser and settings of every
+    fit (trust-region reflective least squares within the bounds, forward
+    differences of step :data:`DIFF_STEP`), used by :func:`run_start` and by the
+    model-selection fits of :mod:`secretome.selection`."""
     lo, hi = obj.space.lower, obj.space.upper
     t0 = time.perf_counter()
     r0 = obj.residuals(x0)
@@ -155,7 +156,7 @@ def run_start(task: tuple[FitConfig, list[str] | None, int, np.ndarray]) -> Star
         method="trf",
         diff_step=DIFF_STEP,
         x_scale=1.0,
-        max_nfev=config.max_nfev,
+        max_nfev=max_nfev,
     )
     return StartResult(
         index=index,
@@ -170,6 +171,12 @@ def run_start(task: tuple[FitConfig, list[str] | None, int, np.ndarray]) -> Star
         evaluations=obj.evaluations,
         seconds=time.perf_counter() - t0,
     )
+
+
+def run_start(task: tuple[FitConfig, list[str] | None, int, np.ndarray]) -> StartResult:
+    """Optimise from one starting point (module-level so that workers can run it)."""
+    config, studies, index, x0 = task
+    return optimise_start(Objective(config, studies), index, x0, config.max_nfev)
 
 
 def _start_path(out: Path, index: int) -> Path:

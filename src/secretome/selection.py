@@ -49,12 +49,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
 from scipy.stats import chi2
 
-from secretome import comparison, data, model, scenarios
+from secretome import comparison, data, fitting, model, scenarios
 from secretome.errors import SecretomeError
-from secretome.fitting import DIFF_STEP, FitResult, StartResult, _collect, starting_points
+from secretome.fitting import FitResult, StartResult, _collect, starting_points
 from secretome.io import atomic_write, check_output_dir
 from secretome.objective import FitConfig, Objective, load_fit_config
 from secretome.parallel import check_executor, run_tasks
@@ -153,32 +152,7 @@ def run_variant_start(task: tuple[_Problem, int, np.ndarray]) -> StartResult:
     the variant's fixed values in the objective.
     """
     problem, index, x0 = task
-    obj = problem.objective()
-    lo, hi = obj.space.lower, obj.space.upper
-    t0 = time.perf_counter()
-    r0 = obj.residuals(x0)
-    sol = least_squares(
-        obj.residuals,
-        x0,
-        bounds=(lo, hi),
-        method="trf",
-        diff_step=DIFF_STEP,
-        x_scale=1.0,
-        max_nfev=problem.config.max_nfev,
-    )
-    return StartResult(
-        index=index,
-        x0=tuple(float(v) for v in x0),
-        x=tuple(float(v) for v in sol.x),
-        cost=float(sol.cost),
-        initial_cost=0.5 * float(r0 @ r0),
-        nfev=int(sol.nfev),
-        status=int(sol.status),
-        message=str(sol.message),
-        failures=obj.failures,
-        evaluations=obj.evaluations,
-        seconds=time.perf_counter() - t0,
-    )
+    return fitting.optimise_start(problem.objective(), index, x0, problem.config.max_nfev)
 
 
 @dataclass(frozen=True)
