@@ -1,7 +1,8 @@
 """Rerun the calibration the docs quote, install the shipped fit, and rewrite the results.
 
 Four ``secretome`` commands, in order (:func:`planned_runs`; each writes into a work
-directory, default ``/tmp/secretome-calibration``):
+directory, default ``/tmp/secretome-calibration``; ``fit`` and ``profile`` resume
+what an interrupted run of this script left there):
 
 1. ``fit``: the shipped fit. Its ``fitted_parameters.csv`` and ``.toml`` (with the
    exact command, seed, versions) become ``models/fitted_parameters.*``; its
@@ -66,9 +67,9 @@ def planned_runs(work: Path) -> dict[str, list[str]]:
     fit = work / "fit"
     return {
         "fit": ["fit", "--starts", str(STARTS), "--seed", str(SEED), "--workers", str(WORKERS),
-                "--out", str(fit)],
+                "--out", str(fit), "--resume"],
         "profile": ["profile", str(fit), "--workers", str(WORKERS),
-                    "--out", str(work / "profile")],
+                    "--out", str(work / "profile"), "--resume"],
         "loso": ["loso", "--starts", str(LOSO_STARTS), "--seed", str(SEED), "--workers",
                  str(WORKERS), "--out", str(work / "loso")],
         "reproduce": ["reproduce", "--no-ensemble", "--out", str(work / "reproduce")],
