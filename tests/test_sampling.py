@@ -294,3 +294,15 @@ def test_written_sample_has_the_ensemble_format_and_valid_provenance(tmp_path):
     assert done.modes["walkers_started"].tolist() == [8, 0]
     for name in ("corner.png", "trace.png", "modes.csv", sampling.CHECKPOINT):
         assert (tmp_path / name).is_file()
+
+
+@pytest.mark.slow
+def test_serial_and_pool_give_the_same_draws_on_the_calibration_posterior():
+    from secretome.objective import load_fit_config
+
+    post = sampling.SecretomePosterior(load_fit_config())
+    x0, _ = sampling.initial_walkers(post, 2 * len(post.keys), seed=0)
+    serial = sampling.sample(post, x0, 2, seed=0)
+    pool = sampling.sample(post, x0, 2, seed=0, workers=2)
+    np.testing.assert_array_equal(serial.chain, pool.chain)
+    np.testing.assert_array_equal(serial.log_prob, pool.log_prob)

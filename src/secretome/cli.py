@@ -160,7 +160,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         )
     atomic_write(out / "starts.csv", result.starts.to_csv(index=False))
     atomic_write(out / "best_parameters.csv", fitting.parameters_table(result).to_csv(index=False))
-    command = ["secretome fit", f"--config {config.source}"]
+    command = ["secretome fit"] + ([f"--config {args.config}"] if args.config else [])
     command += [f"--studies {' '.join(args.studies)}"] if args.studies else []
     command += [f"--starts {args.starts}", f"--seed {args.seed}"]
     command += [f"--max-nfev {args.max_nfev}"] if args.max_nfev is not None else []

@@ -646,6 +646,9 @@ def sample(
             if not np.isfinite(lp0).any():
                 raise SecretomeError("every starting walker has log posterior -inf")
         sampler = emcee.EnsembleSampler(walkers, d, ev, moves=_emcee_moves(moves), vectorize=True)
+        # emcee wraps the function to print every exception with the walkers' positions;
+        # an interrupt or a user error is reported once, by the caller
+        sampler.log_prob_fn = ev
         state = emcee.State(
             np.array(coords, dtype=float), log_prob=np.array(lp0), random_state=rstate
         )
