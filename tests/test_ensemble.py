@@ -395,3 +395,16 @@ def test_values_within_bounds_round_trip_through_a_file(tmp_path_factory, data):
         ensemble.load_ensemble(path)
     assert f"row {row + 1} (draw {row})" in str(info.value)
     assert f"field '{keys[1]}'" in str(info.value)
+
+
+def test_an_unconverged_sample_says_so_in_its_label(tmp_path):
+    import shutil
+
+    from secretome.paths import models_dir
+
+    csv = tmp_path / "posterior.csv"
+    shutil.copy(models_dir() / "posterior.csv", csv)
+    csv.with_suffix(".toml").write_text('command = "x"\nr_hat_max = 1.5\n', encoding="utf-8")
+    assert "NOT CONVERGED: R-hat up to 1.5" in ensemble.load_ensemble(csv).label
+    csv.with_suffix(".toml").write_text('command = "x"\nr_hat_max = 1.004\n', encoding="utf-8")
+    assert "NOT CONVERGED" not in ensemble.load_ensemble(csv).label

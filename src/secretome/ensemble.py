@@ -54,6 +54,8 @@ from secretome.simulation import DEFAULT_BACKEND, SimulationResult, simulate, sp
 #: The shipped posterior ensemble under ``models/`` and its provenance.
 ENSEMBLE_FILE = "posterior.csv"
 ENSEMBLE_PROVENANCE = "posterior.toml"
+#: Largest R-hat (``r_hat_max`` of the provenance) of a sample called converged.
+R_HAT_CONVERGED = 1.01
 #: Columns every ensemble file starts with.
 META_COLUMNS = ("draw", "chain", "log_posterior")
 #: Prefix of the error model's columns (not read by a simulation).
@@ -332,6 +334,10 @@ def _describe(path: Path, n: int) -> tuple[str, str]:
             meta = tomllib.loads(meta_file.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
             raise SecretomeError(f"{meta_file}: not readable TOML ({exc})") from None
+        r_hat = meta.get("r_hat_max")
+        if meta.get("converged") is False or (r_hat is not None and r_hat > R_HAT_CONVERGED):
+            shown = "" if r_hat is None else f": R-hat up to {r_hat:g}"
+            label += f"; NOT CONVERGED{shown}, bands show this chain's spread only"
         if "command" in meta:
             label += f"; `{meta['command']}`"
         if "note" in meta:
