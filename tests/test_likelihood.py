@@ -179,5 +179,7 @@ def test_parameter_file_holds_model_parameters_and_provenance_holds_noise(small,
     assert meta["objective"] == pytest.approx(small.cost(x), rel=1e-6)
     assert meta["neg_log_likelihood"] == pytest.approx(small.neg_log_likelihood(x), rel=1e-6)
     assert meta["command"] == "secretome fit"
+    assert meta["residuals"] == small.n_residuals - 2  # data only, not the noise priors
+    assert (meta["fitted_parameters"], meta["noise_parameters"]) == (len(SMALL), 2)
     assert set(meta["versions"]) >= {"python", "numpy", "scipy", "secretome", "commit"}
     assert meta["versions"]["numpy"] == np.__version__

@@ -417,7 +417,9 @@ def provenance_toml(result: FitResult, **fields) -> str:
     -------
     str
         Top-level entries (``objective`` = the best cost, ``neg_log_likelihood``,
-        ``residuals``, ``fitted_parameters``, ``best_start``, ``seed``, ``date``,
+        ``residuals`` (data residuals, without the noise priors'),
+        ``fitted_parameters`` (model parameters), ``noise_parameters``,
+        ``best_start``, ``seed``, ``date``,
         ``commit`` and the given fields), then ``[noise]`` (fitted σ per noise
         parameter) and ``[versions]`` (:func:`library_versions`).
     """
@@ -427,8 +429,10 @@ def provenance_toml(result: FitResult, **fields) -> str:
     top = {
         "objective": round(result.best_cost, 6),
         "neg_log_likelihood": round(result.best_neg_log_likelihood, 6),
-        "residuals": result.n_residuals,
+        # data residuals; the objective has one more per noise parameter (its prior)
+        "residuals": result.n_residuals - len(result.noise_parameters),
         "fitted_parameters": len(result.best_parameters),
+        "noise_parameters": len(result.noise_parameters),
         "best_start": int(result.starts["start"].iloc[0]),
         "starts": len(result.starts),
     }

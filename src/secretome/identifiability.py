@@ -446,7 +446,8 @@ def profile_summary(profiles: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per parameter and side (``key``, ``side``): ``points``,
-        ``not_converged``, ``reached`` (the largest |offset|, decades), ``max_delta``
+        ``not_converged``, ``failures`` (failed simulations), ``reached`` (the
+        largest |offset|, decades), ``max_delta``
         and ``stop`` (threshold, bound, span or max_steps). A side without points
         (the best value on its bound) has no row.
     """
@@ -459,13 +460,24 @@ def profile_summary(profiles: pd.DataFrame) -> pd.DataFrame:
                 "side": int(side),
                 "points": len(g),
                 "not_converged": int((~g["converged"].astype(bool)).sum()),
+                "failures": int(g["failures"].sum()),
                 "reached": float(g["offset"].abs().max()),
                 "max_delta": float(g["delta"].max()),
                 "stop": str(g["stop"].iloc[-1]),
             }
         )
     return pd.DataFrame(
-        rows, columns=["key", "side", "points", "not_converged", "reached", "max_delta", "stop"]
+        rows,
+        columns=[
+            "key",
+            "side",
+            "points",
+            "not_converged",
+            "failures",
+            "reached",
+            "max_delta",
+            "stop",
+        ],
     )
 
 
@@ -493,6 +505,11 @@ def _coarse_notes(table, walks, space, best_x, st: ProfileSettings) -> list[str]
             notes.append(
                 f"{where}: only {row['points']} point(s) before the bound (points = "
                 f"{st.points}); too coarse to tell a shallow rise from a flat one"
+            )
+        if row["failures"]:
+            notes.append(
+                f"{where}: {row['failures']} simulation(s) failed while re-optimising; "
+                "a rise there may be the failure penalty, not the data"
             )
         if row["not_converged"]:
             notes.append(

@@ -8,12 +8,19 @@ with ``fit = true`` (``docs/calibration.md`` has the rules and their weights):
 kind          residual(s)
 ============  ====================================================================
 quantitative  fold changes: (ln predicted − ln observed) / σ, σ = ln(1 + SD/value)
-              when the paper gives SD, else σ of the assay; percentages (Annexin,
-              MTT): (predicted − observed) / SD (percentage points)
+              when the paper gives SD, else the estimated σ of the assay's noise
+              group (``[noise.sigma_*]``), else the fixed σ of the assay
+              (``[sigma]``); percentages (Annexin, MTT): (predicted − observed) / σ
+              (percentage points)
+noise σ_a     (ln σ_a − ln m_a + n_a s_a²) / s_a: the log-normal prior of an
+              estimated σ and the n_a ln σ_a terms of its rows (one per group)
 direction     max(0, m − s·ln FC) / σ_q, s = +1 (up) or −1 (down), m = margin
 no_change     max(0, |ln FC| − b) / σ_q at every dose
 ordering      max(0, m_o − s·(ln v_{k+1} − ln v_k)) / σ_q for consecutive doses
 ============  ====================================================================
+
+So ½ Σ r² (:meth:`Objective.cost`) is the negative log-likelihood
+(:meth:`Objective.neg_log_likelihood`) up to a constant: ``docs/likelihood.md``.
 
 A simulation that fails (integrator error, non-finite values) turns every
 residual of that scenario into ``failure_residual``: finite, so the optimiser
@@ -91,8 +98,8 @@ class FitConfig:
     parameters : tuple of str
         Fitted parameter keys (``name`` or ``name[context]``).
     sigma : dict
-        Assay -> σ of a quantitative result's log fold change where the paper
-        gives no SD.
+        Assay -> fixed σ of a quantitative result (ln fold change, or percentage
+        points) where the paper gives no SD and no noise group estimates it.
     qualitative_sigma : float
         σ (log units) of a qualitative constraint's residual: its weight.
     direction_margin, no_change_bound, order_margin : float
