@@ -191,3 +191,12 @@ def test_unknown_backend_exits_2_naming_the_choices():
     assert result.returncode == 2
     assert "invalid choice: 'cvode'" in result.stderr and "roadrunner" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_help_texts_show_percent_signs_once(capsys):
+    # argparse formats help strings of options (where % must be doubled) but not
+    # descriptions: a doubled %% in a description is printed as it is
+    for command in ("fit", "profile", "loso", "sample", "select", "predict", "reproduce"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        assert "%%" not in capsys.readouterr().out, command

@@ -561,11 +561,11 @@ def build_parser() -> argparse.ArgumentParser:
             "For each fitted parameter of FIT_DIR (the --out of `secretome fit`), noise "
             "parameters included, walk away from the best value on each side, fixing it and "
             "re-optimising the others to convergence from the previous point. The step "
-            "adapts to the rise of the negative log-likelihood; a side stops at the 95 %% "
+            "adapts to the rise of the negative log-likelihood; a side stops at the 95 % "
             "threshold (1.92), the bound (or --span) or --max-steps points. Every point is "
             "written to OUT/points/ as it finishes; --resume continues a stopped profile. "
             "Classifies each parameter as identifiable, practically or structurally "
-            "non-identifiable, with its 95 %% interval; warns when the settings are too "
+            "non-identifiable, with its 95 % interval; warns when the settings are too "
             "coarse. Writes profiles.csv, profile_walks.csv, identifiability.csv, "
             "warnings.txt, profiles.png."
         ),
