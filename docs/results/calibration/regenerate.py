@@ -220,23 +220,37 @@ def _identifiability_section() -> list[str]:
     ident = pd.read_csv(HERE / "identifiability.csv")
     best = pd.read_csv(HERE / "best_parameters.csv").set_index("key")
     counts = ident["class"].value_counts()
+    warnings = HERE / "warnings.txt"
+    n_warn = len(warnings.read_text(encoding="utf-8").splitlines()) if warnings.is_file() else 0
+    not_conv = int(ident["not_converged"].sum()) if "not_converged" in ident.columns else 0
     lines = [
         "### What the data determine",
         "",
-        "Profiles re-optimised to convergence at every point, threshold "
-        f"ΔNLL = {THRESHOLD} (95 % pointwise); `identifiability.csv`, "
-        "`profiles.csv` here, figure `docs/figures/profiles.png`.",
+        f"Profile likelihoods (`secretome profile` with {' '.join(PROFILE_SETTINGS)}), "
+        f"threshold ΔNLL = {THRESHOLD} (95 % pointwise); `identifiability.csv`, "
+        "`profiles.csv` and `warnings.txt` here, figure `docs/figures/profiles.png`. "
+        f"{not_conv} re-optimisations stopped at the iteration limit and the run wrote "
+        f"{n_warn} warnings (sides that reached the span or a bound below the threshold "
+        "cannot be classified finer than 'practically non-identifiable'; points that "
+        "did not converge may lie above the true profile, which makes a parameter look "
+        "better determined than it is). Read the classes as at most this well determined. "
+        "An interval end is 'open' where the profile stayed below the threshold up to "
+        "the bound or the span.",
         "",
         ", ".join(f"{n} {c}" for c, n in counts.items()) + f" (of {len(ident)}).",
         "",
+        "| parameter | fitted | class | 95 % interval | max ΔNLL | points not converged |",
+        "|---|---|---|---|---|---|",
     ]
-    cols = [c for c in ("lower_95", "upper_95") if c in ident.columns]
-    head = "| parameter | fitted | class |" + "".join(f" {c} |" for c in cols)
-    lines += [head, "|---|---|---|" + "---|" * len(cols)]
     for r in ident.sort_values(["class", "key"]).to_dict(orient="records"):
         fitted = best["value"].get(r["key"], math.nan)
-        extra = "".join(f" {_g(r[c])} |" for c in cols)
-        lines.append(f"| `{r['key']}` | {_g(fitted)} | {r['class']} |{extra}")
+        lo, hi = r.get("ci_lower", math.nan), r.get("ci_upper", math.nan)
+        lo_text = "open" if pd.isna(lo) else _g(10.0**lo)
+        hi_text = "open" if pd.isna(hi) else _g(10.0**hi)
+        lines.append(
+            f"| `{r['key']}` | {_g(fitted)} | {r['class']} | {lo_text} – {hi_text} "
+            f"| {_g(r['max_delta'])} | {int(r.get('not_converged', 0))} |"
+        )
     lines.append("")
     return lines
 
