@@ -184,3 +184,15 @@ def test_the_report_table_has_one_row_per_scenario_and_question(varied):
         assert f"<th>{label}</th>" in page
     assert "at least 0.9 of the draws" in page and "stand-in" in page
     assert "not a decisive-predictions table" in report.decisive_html(table[["scenario"]], "x")
+
+
+def test_docs_quote_the_committed_decisive_table():
+    from secretome.paths import project_root
+
+    root = project_root()
+    page = (root / "docs" / "uncertainty.md").read_text(encoding="utf-8")
+    section = page.split("<!-- decisive:begin -->\n", 1)[1].split("<!-- decisive:end -->", 1)[0]
+    table = pd.read_csv(root / "docs" / "results" / "decisive.csv")
+    assert section == decisive.markdown_table(table), (
+        "docs/uncertainty.md is stale: paste decisive.markdown_table of docs/results/decisive.csv"
+    )

@@ -429,6 +429,37 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return counts.reindex(columns=[c for c in CALLS if c in counts.columns])
 
 
+def markdown_table(table: pd.DataFrame) -> str:
+    """A decisive-predictions table as Markdown: one row per scenario and question,
+    one column per readout, each cell the call and p(up)/p(down).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`decisive_predictions` (or ``decisive.csv``).
+
+    Returns
+    -------
+    str
+    """
+    readouts = list(dict.fromkeys(table["readout"]))
+    lines = [
+        "| scenario | question | " + " | ".join(readouts) + " |",
+        "|---|---|" + "---|" * len(readouts),
+    ]
+    for (scenario, question), g in table.groupby(["scenario", "question"], sort=False):
+        by = g.set_index("readout")
+        cells = []
+        for r in readouts:
+            row = by.loc[r]
+            if row["call"] == "not applicable":
+                cells.append("n/a")
+            else:
+                cells.append(f"{row['call']} ({row['p_up']:.2f}/{row['p_down']:.2f})")
+        lines.append(f"| {scenario} | {question} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 __all__ = [
     "AS_PUBLISHED",
     "BAND",
@@ -440,5 +471,6 @@ __all__ = [
     "Question",
     "classify",
     "decisive_predictions",
+    "markdown_table",
     "summary",
 ]
