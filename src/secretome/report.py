@@ -850,16 +850,7 @@ def _table_html(rows: pd.DataFrame) -> str:
     if "q05" in rows.columns and rows["q05"].isna().all():  # no ensemble: no band
         cols = [c for c in cols if c not in ("q05", "q95")]
     rows = rows.assign(fit=rows["fit"].map({True: "fitted", False: "held out"}))
-    buf = io.StringIO()
-    rows[[c for c in cols if c in rows.columns]].to_html(
-        buf, index=False, float_format=lambda x: f"{x:.4g}", na_rep="", escape=True, classes="cmp"
-    )
-    out = buf.getvalue()
-    for word, colour in AGREE_COLOURS.items():
-        out = out.replace(
-            f"<td>{word}</td>", f'<td style="color:{colour};font-weight:bold">{word}</td>'
-        )
-    return out
+    return _table_html_plain(rows[[c for c in cols if c in rows.columns]])
 
 
 def in_and_out_of_sample(rows: pd.DataFrame) -> str:
