@@ -85,9 +85,7 @@ _API: dict[str, str] = {
     "read_parameter_file": "io",
     "export_petab": "petab_export",
     **dict.fromkeys(["load_variants", "Variant"], "variants"),
-    **dict.fromkeys(
-        ["select", "SelectionResult", "discriminating_measurements"], "selection"
-    ),
+    **dict.fromkeys(["select", "SelectionResult", "discriminating_measurements"], "selection"),
     "export_omex": "omex_export",
     "explore": "explorer",
     **dict.fromkeys(["SecretomeError", "ValidationError", "SimulationFailed"], "errors"),
