@@ -51,10 +51,12 @@ def test_interrupted_fit_stops_promptly_and_keeps_finished_starts(tmp_path, to_g
     out = tmp_path / "fit"
     # long starts (many iterations): without the fix the main process waits for them
     args = ["fit", "--starts", "6", "--workers", "2", "--max-nfev", "200", "--out", str(out)]
+    # stderr to a file, not a pipe: an undrained pipe that fills blocks the fit
+    err_file = (tmp_path / "stderr.txt").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "secretome.cli", *args],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=err_file,
         text=True,
         start_new_session=True,
     )
@@ -81,7 +83,8 @@ def test_interrupted_fit_stops_promptly_and_keeps_finished_starts(tmp_path, to_g
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    stderr = proc.stderr.read()
+    err_file.close()
+    stderr = (tmp_path / "stderr.txt").read_text()
     assert code == 130, stderr
     assert stderr.rstrip().endswith("secretome fit: interrupted"), stderr[-500:]
     assert "Traceback" not in stderr

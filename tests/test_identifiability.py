@@ -205,14 +205,16 @@ def test_sigterm_stops_a_profile_that_resumes_from_its_points(tmp_path):
     out = tmp_path / "profiles"
     args = [sys.executable, "-m", "secretome.cli", "profile", str(fit_dir), "--out", str(out)]
     args += ["--params", "sigma_annexin", "--max-nfev", "5", "--step", "0.02", "--workers", "1"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err_file = (tmp_path / "stderr.txt").open("w")  # a file: an undrained pipe can block
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err_file, text=True)
     deadline = time.monotonic() + 300
     while not list(out.glob("points/*/*.json")) and proc.poll() is None:
         assert time.monotonic() < deadline, "no profile point was written"
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     code = proc.wait(timeout=60)
-    stderr = proc.stderr.read()
+    err_file.close()
+    stderr = (tmp_path / "stderr.txt").read_text()
     assert code == 130, stderr[-500:]
     assert "interrupted" in stderr and "Traceback" not in stderr
     kept = {p: p.read_text() for p in out.glob("points/*/*.json")}
