@@ -1361,7 +1361,7 @@ def reproduce(
         Local worker processes for the ensemble's draws.
     loso : path, optional
         A leave-one-study-out result (``secretome loso``); default
-        ``docs/results/leave_one_study_out.csv`` of the project, shown when present.
+        ``docs/results/calibration/leave_one_study_out.csv`` of the project, shown when present.
     decisive : path, optional
         A decisive-predictions table (``secretome predict``); default
         ``docs/results/decisive.csv`` of the project, shown when present.
@@ -1439,7 +1439,9 @@ def reproduce(
     extras = {
         "ensemble": ensemble,
         "runs": runs or (),
-        "loso": _project_result("leave_one_study_out.csv") if loso is None else Path(loso),
+        "loso": _project_result("calibration/leave_one_study_out.csv")
+        if loso is None
+        else Path(loso),
         "decisive": _project_result("decisive.csv") if decisive is None else Path(decisive),
     }
     atomic_write(out / "provenance.json", json.dumps(meta, indent=2, default=str) + "\n")
