@@ -78,7 +78,11 @@ def test_interrupted_fit_stops_promptly_and_keeps_finished_starts(tmp_path, to_g
         try:
             code = proc.wait(timeout=HUNG_AFTER_S)
         except subprocess.TimeoutExpired:
-            pytest.fail("the fit did not stop after SIGINT")
+            proc.send_signal(signal.SIGUSR1)  # the CLI's faulthandler prints every stack
+            time.sleep(2)
+            err_file.flush()
+            stacks = (tmp_path / "stderr.txt").read_text()
+            pytest.fail(f"the fit did not stop after SIGINT; its threads:\n{stacks[-6000:]}")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -7,13 +7,15 @@ and end with one clear message on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from secretome import cli_export, cli_predict, cli_sample, cli_select, cli_sensitivity
+from secretome import cli_export, cli_predict, cli_sample, cli_select, cli_sensitivity, interrupts
 from secretome.cli_common import (
     LazyBar,
     add_executor_args,
@@ -222,7 +224,6 @@ def _load_fit_dir(fit_dir: Path):
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
-    import signal
     import warnings
 
     from secretome import identifiability as ident
@@ -237,10 +238,6 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         b = bar.get(total)
         b.update(done - b.n)
 
-    def terminate(signum, frame):  # SIGTERM stops like Ctrl-C: the pool is stopped,
-        raise KeyboardInterrupt  # every finished point is already on disk
-
-    previous = signal.signal(signal.SIGTERM, terminate)
     with bar, warnings.catch_warnings():
         warnings.simplefilter("ignore", ident.CoarseProfileWarning)  # printed below
         profiles = ident.profile(
@@ -260,7 +257,6 @@ def _cmd_profile(args: argparse.Namespace) -> int:
             resume=args.resume,
             progress=progress,
         )
-    signal.signal(signal.SIGTERM, previous)
     jac = ident.jacobian_check(config, best_x, studies)
     classes = ident.classify(profiles, jac).merge(jac, on="key")
     summary = ident.profile_summary(profiles)
@@ -717,8 +713,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_attach_negative_values(argv, _value_options(parser)))
     # figures are files here, never windows; the library leaves the backend alone
     os.environ.setdefault("MPLBACKEND", "Agg")
+    if hasattr(faulthandler, "register") and hasattr(signal, "SIGUSR1"):
+        # `kill -USR1 PID` prints where every thread of a command that seems stuck is
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
-        return int(args.func(args))
+        with interrupts.stop_on_signals():  # SIGTERM stops like Ctrl-C
+            return int(args.func(args))
     except SecretomeError as exc:
         print(f"secretome {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import signal
 import sys
 from pathlib import Path
 
@@ -84,30 +83,21 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         b.set_postfix(acceptance=f"{acceptance:.2f}", refresh=False)
         b.update(done - b.n)
 
-    def terminate(signum, frame):
-        # SIGTERM (a batch system's stop, `kill PID`) stops like Ctrl-C: the finished
-        # steps are checkpointed and the workers stopped; --resume continues
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        with bar:
-            chains = sampling.sample(
-                posterior,
-                initial,
-                args.steps,
-                seed=args.seed,
-                moves=args.moves,
-                workers=args.workers,
-                scheduler=args.scheduler,
-                out=out,
-                resume=args.resume,
-                restart=args.restart,
-                checkpoint_every=args.checkpoint_every,
-                progress=progress,
-            )
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with bar:  # SIGTERM stops like Ctrl-C (secretome.cli.main): checkpoints are kept
+        chains = sampling.sample(
+            posterior,
+            initial,
+            args.steps,
+            seed=args.seed,
+            moves=args.moves,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            out=out,
+            resume=args.resume,
+            restart=args.restart,
+            checkpoint_every=args.checkpoint_every,
+            progress=progress,
+        )
     return _report(args, config, chains, out, optima, labels, walkers, burn_in)
 
 

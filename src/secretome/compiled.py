@@ -34,7 +34,7 @@ from types import ModuleType
 import numba
 import numpy as np
 
-from secretome import bdf, model
+from secretome import bdf, interrupts, model
 from secretome.codegen import generate
 from secretome.errors import SecretomeError, SimulationFailed
 from secretome.io import atomic_write
@@ -120,7 +120,11 @@ class CompiledModel:
 
     def initial(self, p: np.ndarray) -> np.ndarray:
         """Initial state for the parameter vector ``p`` (libRoadRunner's ``reset()``)."""
-        return self.module.initial(p)
+        entered = interrupts.enter()  # Ctrl-C waits until the compiled call returns
+        try:
+            return self.module.initial(p)
+        finally:
+            interrupts.leave(entered)
 
     def integrate(
         self, p: np.ndarray, t0: float, y0: np.ndarray, t_out: np.ndarray, rtol: float, atol: float
@@ -135,19 +139,25 @@ class CompiledModel:
             component exceeds :data:`secretome.model.MAX_STATE`; the message names the reason and
             where it stopped.
         """
-        out, status, _, t = self.module.integrate(
-            p,
-            float(t0),
-            np.ascontiguousarray(y0, dtype=float),
-            np.ascontiguousarray(t_out, dtype=float),
-            rtol,
-            atol,
-            MAX_STEPS,
-            model.MAX_STATE,
-            self.groups,
-            self.pat_ptr,
-            self.pat_idx,
-        )
+        y0 = np.ascontiguousarray(y0, dtype=float)
+        t_out = np.ascontiguousarray(t_out, dtype=float)
+        entered = interrupts.enter()  # Ctrl-C waits until the compiled call returns
+        try:
+            out, status, _, t = self.module.integrate(
+                p,
+                float(t0),
+                y0,
+                t_out,
+                rtol,
+                atol,
+                MAX_STEPS,
+                model.MAX_STATE,
+                self.groups,
+                self.pat_ptr,
+                self.pat_idx,
+            )
+        finally:
+            interrupts.leave(entered)
         if status == bdf.BLEW_UP:
             raise IntegrationError(
                 f"state exceeded {model.MAX_STATE:g} at t = {t:.4g} h: the model blew up"
@@ -158,7 +168,12 @@ class CompiledModel:
 
     def observe(self, t: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
         """Every assignment rule (columns, in :attr:`rules` order) at each row of ``y``."""
-        return self.module.observe_rows(np.asarray(t, dtype=float), y, p)
+        t = np.asarray(t, dtype=float)
+        entered = interrupts.enter()  # Ctrl-C waits until the compiled call returns
+        try:
+            return self.module.observe_rows(t, y, p)
+        finally:
+            interrupts.leave(entered)
 
 
 class IntegrationError(SecretomeError):
