@@ -18,6 +18,7 @@ PACKAGE = Path(st.__file__).parent
 #: or a higher one, not even inside a function (STYLE.md: layers point one way).
 LAYERS: dict[str, int] = {
     "errors": 0,
+    "interrupts": 0,
     "paths": 1,
     "bdf": 0,
     "io": 1,

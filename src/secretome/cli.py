@@ -7,7 +7,9 @@ and end with one clear message on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import faulthandler
+import io
 import json
 import os
 import signal
@@ -713,9 +715,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_attach_negative_values(argv, _value_options(parser)))
     # figures are files here, never windows; the library leaves the backend alone
     os.environ.setdefault("MPLBACKEND", "Agg")
-    if hasattr(faulthandler, "register") and hasattr(signal, "SIGUSR1"):
+    if hasattr(signal, "SIGUSR1"):
         # `kill -USR1 PID` prints where every thread of a command that seems stuck is
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+        # (not when stderr is no file, as under a test's capture)
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            faulthandler.register(signal.SIGUSR1, file=sys.stderr.fileno(), all_threads=True)
     try:
         with interrupts.stop_on_signals():  # SIGTERM stops like Ctrl-C
             return int(args.func(args))
