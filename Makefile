@@ -30,7 +30,9 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
+# the slow tests also need AMICI (the `amici` extra: a C++ compiler, BLAS headers)
 test-slow: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,amici]'
 	$(BIN)/python -m pytest -q -m slow
 
 # The teaching notebooks in JupyterLab, installed into the project's environment.
