@@ -57,6 +57,13 @@ bench: $(STAMP)
 calibration-results: $(STAMP)
 	$(BIN)/python docs/results/calibration/regenerate.py
 
+# The PEtab numbers docs/petab.md quotes, measured at the shipped fit, and a pyPESTO
+# refit of the export (docs/results/petab/measure.py; AMICI; about 6 min on 2 shared cores).
+.PHONY: petab-results
+petab-results: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,amici]'
+	$(BIN)/python docs/results/petab/measure.py
+
 .PHONY: sensitivity-results
 sensitivity-results: $(STAMP)
 	$(BIN)/python docs/results/sensitivity/regenerate.py
