@@ -118,6 +118,12 @@ def test_v2_receptors_stats_and_rat_cytokines_are_identified(doc):
     il2 = _resources(m.getSpecies("IL2"))
     assert (libsbml.BQB_IS, uri("uniprot:P60568")) in il2
     assert (libsbml.BQB_HAS_PART, uri("uniprot:P17108")) in il2
+    # and the rat MSCs' IL-4 and IL-15 (UniProt IL4_RAT, IL15_RAT)
+    assert (libsbml.BQB_HAS_PART, uri("uniprot:P20096")) in _resources(m.getSpecies("IL4"))
+    il15 = _resources(m.getSpecies("IL15"))
+    assert {(libsbml.BQB_HAS_PART, uri(u)) for u in ("uniprot:P97604", "ncbigene:25670")} <= set(
+        il15
+    )
     assert (libsbml.BQB_HAS_TAXON, uri("taxonomy:10116")) in _resources(m)
     # TERC is an RNA: a gene identifier, no protein entry
     terc = _resources(m.getSpecies("TERC"))
