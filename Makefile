@@ -30,7 +30,8 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
-# the slow tests also need AMICI (the `amici` extra: a C++ compiler, BLAS headers)
+# the slow tests also need the exchange tools (the `amici` extra: AMICI, which needs a
+# C++ compiler and BLAS headers, fides, COPASI's basico)
 test-slow: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,amici]'
 	$(BIN)/python -m pytest -q -m slow

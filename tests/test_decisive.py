@@ -196,3 +196,29 @@ def test_docs_quote_the_committed_decisive_table():
     assert section == decisive.markdown_table(table), (
         "docs/uncertainty.md is stale: paste decisive.markdown_table of docs/results/decisive.csv"
     )
+
+
+def test_the_reading_of_the_table_holds():
+    """docs/uncertainty.md reads the committed table in words ("How to read it");
+    each statement there is one assertion here."""
+    from secretome.paths import project_root
+
+    table = pd.read_csv(project_root() / "docs" / "results" / "decisive.csv")
+    call = table.set_index(["scenario", "question", "readout"])["call"]
+    kg1a = "farahzadi2024_KG1a_CD34"
+    published = {
+        "viability": "down",
+        "late apoptosis": "up",
+        "p53": "up",
+        "p-ERK": "down",
+        "early apoptosis": "undetermined",
+    }
+    for readout, expected in published.items():
+        assert call[(kg1a, "as published", readout)] == expected, readout
+    il2 = table[(table["question"] == "neutralise IL-2") & (table["call"] != "not applicable")]
+    assert (il2["call"] == "no change").mean() >= 0.9  # "almost every scenario and readout"
+    apoptosis = table["readout"].isin(["early apoptosis", "late apoptosis"])
+    for question in ("neutralise IL-4", "neutralise IL-2 and IL-4"):
+        rows = table[(table["question"] == question) & apoptosis]
+        undetermined = (rows["call"] == "undetermined").groupby(rows["scenario"]).any()
+        assert undetermined.all(), (question, undetermined[~undetermined].index.tolist())

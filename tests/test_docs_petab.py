@@ -79,3 +79,12 @@ def test_the_refit_has_its_starts_and_start_0_is_the_shipped_fit():
     for k in (1, 2, 3):
         assert any(abs(start.loc[k, c] - start.loc[0, c]) > 1e-3 for c in columns)
     assert (start["start_point"].iloc[1:] != start.loc[0, "start_point"]).all()
+
+
+def test_the_refit_kept_used_only_finite_gradients():
+    fit = MEASURED["refit"]
+    assert fit["gradients_recorded"] > 0
+    assert fit["gradients_nonfinite"] == 0, "measure.py keeps no refit with a NaN gradient"
+    if fit["discarded_refit_with_orderings"]:
+        assert fit["discarded_refit_with_orderings"]["gradients_nonfinite"] > 0
+        assert not fit["orderings_included"]

@@ -61,3 +61,16 @@ def test_the_shipped_draws_are_the_fitted_parameters_within_their_bounds():
     assert (values > 0).all().all() and values.notna().all().all()
     diag = pd.read_csv(regen.HERE / "diagnostics.csv").set_index("key")
     assert set(fitted) <= set(diag.index)  # every fitted parameter has its diagnostics
+
+
+def test_the_noise_posterior_lies_above_the_fitted_noise_as_the_page_says():
+    """docs/sampling.md ("The noise parameters carry the misfit"): each noise σ's
+    posterior median is above the fitted value. Fails when a new run changes that."""
+    import math
+
+    fitted = tomllib.loads((ROOT / "models" / "fitted_parameters.toml").read_text("utf-8"))
+    diag = pd.read_csv(regen.HERE / "diagnostics.csv").set_index("key")
+    noise = [k for k in diag.index if k.startswith("sigma_")]
+    assert noise
+    for key in noise:
+        assert diag.loc[key, "q50"] > math.log10(fitted["noise"][key]), key

@@ -16,7 +16,21 @@ shipped fit" and "A pyPESTO refit of the export"), measured on a fresh export
 4. a pyPESTO refit of the export (AMICI, hierarchical objective; fides if installed,
    else pyPESTO's ScipyOptimizer with L-BFGS-B): 4 starts, start 0 at the exported
    nominal values (the shipped fit), starts 1-3 uniform within the bounds on the log10
-   scale (:data:`SEED`); each end point scored with secretome's objective.
+   scale (:data:`SEED`); each end point scored with secretome's objective (its ordering
+   hinges and the qualitative results it violates) and with pyPESTO's ``max-min``
+   ordinal term.
+
+pyPESTO 0.7.0's ordinal gradient is NaN wherever it meets a singular KKT matrix
+(scipy's "Matrix is exactly singular", :data:`SINGULAR`): at the shipped fit when it is
+asked for after an objective value alone at the same point (pyPESTO's inner solver
+restarts from its previous solution; probed in 3.), and at some points whatever the
+order of the calls (probed at each start point on a fresh problem). fides asks for the
+value and the gradient together at every point, so with fides the refit first includes
+the orderings (interval constraints ``max-min``); L-BFGS-B asks for them apart when the
+objective is an aggregate, so without fides it leaves them out unless both probes at
+the shipped fit are finite. Every gradient the refit evaluates is read back from
+pyPESTO's history; if one has a non-finite entry, the refit with the orderings is
+discarded (its end points are kept in ``measured.json``) and repeated without them.
 
 Results go to ``measured.json`` and ``refit.csv`` here; the part of ``docs/petab.md``
 between :data:`BEGIN` and :data:`END` is then written from those two files alone
@@ -42,11 +56,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import importlib.util
 import json
 import logging
 import math
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -70,19 +86,34 @@ END = "<!-- petab-numbers:end -->"
 #: Seed of the uniform starts 1-3 (``numpy.random.default_rng``).
 SEED = 0
 STARTS = 4
-#: L-BFGS-B iterations per start, and a wall-time limit per start (seconds) so that
+#: Optimizer iterations per start, and a wall-time limit per start (seconds) so that
 #: the whole run stays under about 25 min on 2 shared cores.
 MAXITER = 100
 MAXTIME = 240.0
 #: pyPESTO's option for ordinal data: intervals sized by the simulations' range
 #: ("max-min"; zero term when the doses are ordered) or by their maximum (default).
 MAX_MIN = {"interval_constraints": "max-min"}
+#: scipy's warning when pyPESTO 0.7.0's ordinal gradient solves a singular KKT system
+#: (``pypesto.hierarchical.ordinal.solver.calculate_dxi_dtheta``): that gradient is NaN.
+SINGULAR = "Matrix is exactly singular"
 #: Columns of pyPESTO's extension that mark the qualitative rows.
 MEASUREMENT_TYPE = "measurementType"
 CENSORED = "interval-censored"
 ORDINAL = "ordinal"
 #: refit.csv: the end point's estimated parameters, by PEtab id, log10 scale.
 X_PREFIX = "log10:"
+#: What measured.json keeps of the end points of a refit with the orderings that met a
+#: non-finite gradient (and was repeated without them).
+DISCARDED_COLUMNS = (
+    "start",
+    "fval",
+    "message",
+    "gradients_recorded",
+    "gradients_nonfinite",
+    "J",
+    "J_orderings",
+    "violated",
+)
 LIBRARIES = ("numpy", "scipy", "pandas", "petab", "pypesto", "amici", "libroadrunner", "fides")
 
 
@@ -350,75 +381,156 @@ def _refit_problem(exported: Path, amici_dir: Path, with_orderings: bool, guesse
     )
 
 
+def _has_fides() -> bool:
+    return importlib.util.find_spec("fides") is not None
+
+
 def _optimizer(maxiter: int, maxtime: float):
-    """(optimizer, its description, whether fides is installed): fides with BFGS when
-    installed, else pyPESTO's ScipyOptimizer with L-BFGS-B."""
+    """(optimizer, its description): fides with BFGS when installed, else pyPESTO's
+    ScipyOptimizer with L-BFGS-B."""
     import pypesto.optimize as optimize
 
-    try:
+    if _has_fides():
         import fides
-    except ImportError:
-        opt = optimize.ScipyOptimizer(method="L-BFGS-B", options={"maxiter": maxiter})
-        name, has_fides = "pyPESTO's ScipyOptimizer with L-BFGS-B (fides is not installed)", False
-    else:
+
         opt = optimize.FidesOptimizer(
             hessian_update=fides.BFGS(), options={"maxiter": maxiter}, verbose=logging.WARNING
         )
-        name, has_fides = "fides with BFGS (pyPESTO's FidesOptimizer)", True
+        name = "fides with BFGS (pyPESTO's FidesOptimizer)"
+    else:
+        opt = optimize.ScipyOptimizer(method="L-BFGS-B", options={"maxiter": maxiter})
+        name = "pyPESTO's ScipyOptimizer with L-BFGS-B (fides is not installed)"
     if opt.supports_maxtime():
         opt.set_maxtime(maxtime)
-    return opt, name, has_fides
+    return opt, name
+
+
+def _gradients(history) -> tuple[int, int]:
+    """(gradients a start evaluated, how many of them have a non-finite entry), from
+    its pyPESTO history (which stores a scalar NaN where no gradient was asked for)."""
+    grads = [np.asarray(g) for g in history.get_grad_trace()]
+    grads = [g for g in grads if g.ndim == 1]
+    return len(grads), sum(1 for g in grads if not np.all(np.isfinite(g)))
+
+
+def _count_singular(caught) -> int:
+    return sum(SINGULAR in str(w.message) for w in caught)
+
+
+def _starts(prob) -> np.ndarray:
+    """The refit's start points (free parameters, log10): the exported nominal values
+    (the shipped fit), then uniform draws within the bounds (:data:`SEED`)."""
+    lb, ub = np.asarray(prob.lb_scaled), np.asarray(prob.ub_scaled)
+    free = np.asarray(prob.x_free_indices)
+    rng = np.random.default_rng(SEED)
+    uniform = rng.uniform(lb[free], ub[free], size=(STARTS - 1, len(free)))
+    return np.vstack([np.asarray(prob.x_nominal_free_scaled), uniform])
+
+
+def _start_gradients(exported: Path, amici_dir: Path) -> dict:
+    """The max-min ordinal problem's gradient at each start point, value and gradient
+    in one call on a fresh problem: its non-finite entries and scipy's singular-matrix
+    warnings of that call."""
+    import petab.v1 as petab
+
+    prob = petab.Problem.from_yaml(exported / "problem.yaml")
+    bad, singular = [], []
+    for x in _starts(prob):
+        problem = _amici_problem(exported, amici_dir, prob.measurement_df, MAX_MIN)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with _quiet():
+                _, g = problem.objective(x, sensi_orders=(0, 1))
+        bad.append(int(np.sum(~np.isfinite(g))))
+        singular.append(_count_singular(caught))
+    return {"nonfinite_entries": bad, "singular_matrix_warnings": singular}
+
+
+def _ordinal_terms(exported: Path, amici_dir: Path, xs) -> list[float]:
+    """pyPESTO's max-min ordinal term at each point: the AMICI objective on every row
+    minus the same without the ordinal rows, each on a fresh problem (value only)."""
+    import petab.v1 as petab
+
+    full = petab.Problem.from_yaml(exported / "problem.yaml").measurement_df
+    rest = full[full[MEASUREMENT_TYPE] != ORDINAL]
+    out = []
+    for x in xs:
+        everything = _amici_problem(exported, amici_dir, full, MAX_MIN)
+        without = _amici_problem(exported, amici_dir, rest)
+        with _quiet():
+            out.append(float(everything.objective(x)) - float(without.objective(x)))
+    return out
 
 
 def _refit(exported, amici_dir, objective, ids, with_orderings, maxiter, maxtime):
+    """The multistart refit, each end point scored with our objective and with
+    pyPESTO's ordinal term, and the count of non-finite gradients it met."""
     import petab.v1 as petab
     import pypesto.optimize as optimize
     from pypesto.engine import SingleCoreEngine
+    from pypesto.history import HistoryOptions
 
     prob = petab.Problem.from_yaml(exported / "problem.yaml")
-    lb, ub = np.asarray(prob.lb_scaled), np.asarray(prob.ub_scaled)
     free = np.asarray(prob.x_free_indices)
     nominal = np.asarray(prob.x_nominal_free_scaled)
-    rng = np.random.default_rng(SEED)
-    uniform = rng.uniform(lb[free], ub[free], size=(STARTS - 1, len(free)))
-    guesses = np.vstack([nominal, uniform])
+    guesses = _starts(prob)
     problem = _refit_problem(exported, amici_dir, with_orderings, guesses)
-    optimizer, name, has_fides = _optimizer(maxiter, maxtime)
+    optimizer, name = _optimizer(maxiter, maxtime)
     ids_ = [str(k) for k in range(STARTS)]
     start = time.perf_counter()
-    with _quiet():
-        result = optimize.minimize(
-            problem,
-            optimizer=optimizer,
-            n_starts=STARTS,
-            ids=ids_,
-            engine=SingleCoreEngine(),
-            progress_bar=False,
-        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with _quiet():
+            result = optimize.minimize(
+                problem,
+                optimizer=optimizer,
+                n_starts=STARTS,
+                ids=ids_,
+                engine=SingleCoreEngine(),
+                progress_bar=False,
+                # every evaluation with its gradient, to check that each one was finite
+                history_options=HistoryOptions(trace_record=True, trace_record_grad=True),
+            )
     seconds = time.perf_counter() - start
     names = [problem.x_names[i] for i in problem.x_free_indices]
+    ends = sorted(result.optimize_result.list, key=lambda r: int(r.id))
+    ordinal = _ordinal_terms(exported, amici_dir, [r.x[problem.x_free_indices] for r in ends])
+    orderings = sorted(t.id for t in objective.terms if t.kind == "ordering")
     rows = []
-    for r in result.optimize_result.list:
+    for r, pypesto_ordinal in zip(ends, ordinal, strict=True):
         k = int(r.id)
         values = dict(zip(names, map(float, r.x[problem.x_free_indices]), strict=True))
         parts = _term_parts(objective, _our_point(objective, values, ids))
+        n_grad, n_bad = _gradients(r.history)
+        # fides moves a start on a bound just inside it, so pyPESTO's fval0 (the value at
+        # the start itself) can be missing; the first evaluation is always there
+        first = float(r.history.get_fval_trace(0)) if len(r.history) else math.nan
+        # pyPESTO's fval is our J without the orderings plus a constant (the normalising
+        # terms), plus pyPESTO's own ordinal term when the orderings are fitted
+        ours = parts["J"] - parts["J_orderings"] + (pypesto_ordinal if with_orderings else 0.0)
         rows.append(
             {
                 "start": k,
                 "start_point": "nominal (shipped fit)" if k == 0 else f"uniform, seed {SEED}",
                 "fval0": float(r.fval0) if r.fval0 is not None else math.nan,
+                "fval_first_evaluation": first,
                 "fval": float(r.fval),
                 "n_fval": int(r.n_fval or 0),
                 "n_grad": int(r.n_grad or 0),
+                "gradients_recorded": n_grad,
+                "gradients_nonfinite": n_bad,
                 "exitflag": r.exitflag,
                 "message": str(r.message).strip(),
                 "seconds": float(r.time),
+                "pypesto_ordinal_term": pypesto_ordinal,
+                "fval_minus_ours": float(r.fval) - ours,
                 "J": parts["J"],
                 "J_quantitative": parts["J_quantitative"],
                 "J_qualitative": parts["J_qualitative"],
                 "J_orderings": parts["J_orderings"],
                 "J_noise_priors": parts["J_noise_priors"],
                 "violated": ";".join(parts["violated"]),
+                "violated_orderings": ";".join(v for v in parts["violated"] if v in orderings),
                 "max_abs_dlog10_from_start": float(np.max(np.abs(r.x[free] - guesses[k]))),
                 "max_abs_dlog10_from_shipped_fit": float(np.max(np.abs(r.x[free] - nominal))),
                 **{X_PREFIX + n: v for n, v in values.items()},
@@ -431,13 +543,18 @@ def _refit(exported, amici_dir, objective, ids, with_orderings, maxiter, maxtime
     table = pd.DataFrame(rows).sort_values("start", ignore_index=True)
     meta = {
         "optimizer": name,
-        "fides_installed": has_fides,
+        "fides_installed": _has_fides(),
         "maxiter": maxiter,
         "maxtime_per_start_s": maxtime,
         "starts": STARTS,
         "seed": SEED,
         "orderings_included": with_orderings,
-        "ordering_ids": sorted(t.id for t in objective.terms if t.kind == "ordering"),
+        "ordering_ids": orderings,
+        "gradients_recorded": int(table["gradients_recorded"].sum()),
+        "gradients_nonfinite": int(table["gradients_nonfinite"].sum()),
+        "gradients_nonfinite_by_start": [int(v) for v in table["gradients_nonfinite"]],
+        "messages_by_start": list(table["message"]),
+        "singular_matrix_warnings": _count_singular(caught),
         "seconds": seconds,
     }
     return table, meta
@@ -473,16 +590,37 @@ def _commit() -> str:
         return "unknown"
 
 
-def _orderings_reason(nonfinite: dict[str, int]) -> str:
-    """Why the refit includes the orderings or leaves them out (the rule of :func:`measure`:
-    included when the max-min gradient is finite at the shipped fit in every probe)."""
-    bad = [order for order, k in nonfinite.items() if k]
-    if not bad:
-        return "the max-min ordinal gradient is finite at the shipped fit"
+def _orderings_reason(probe: dict[str, int], has_fides: bool, attempt: dict | None) -> str:
+    """Why the refit includes the orderings or leaves them out (the rule of
+    :func:`measure`): fides asks for the objective value and its gradient together at
+    every point, so only the max-min gradient computed first matters to it; L-BFGS-B
+    also asks for the gradient after a value alone; a refit that met a non-finite
+    gradient anyway is repeated without the orderings."""
+    if probe["gradient first"]:
+        return "the max-min ordinal gradient is NaN at the shipped fit even when computed first"
+    if attempt is not None:
+        bad = [
+            f"start {k}: {n}" for k, n in enumerate(attempt["gradients_nonfinite_by_start"]) if n
+        ]
+        return (
+            f"a first refit with them met {attempt['gradients_nonfinite']} gradients with "
+            f"non-finite entries among the {attempt['gradients_recorded']} it evaluated "
+            f"({', '.join(bad)}), although fides asks for the value and the gradient "
+            "together; scipy reported a singular matrix in pyPESTO's ordinal gradient "
+            f"(`calculate_dxi_dtheta`) {attempt['singular_matrix_warnings']} times during "
+            "it. That refit was discarded and repeated without the orderings"
+        )
+    if not probe["after an fval-only call"]:
+        return "the max-min ordinal gradient is finite at the shipped fit in both probes"
+    if has_fides:
+        return (
+            "fides asks for the objective value and its gradient together at every point, "
+            "never for the value alone, after which the max-min ordinal gradient is NaN at "
+            "the shipped fit"
+        )
     return (
-        "the max-min ordinal gradient is NaN at the shipped fit "
-        + " and ".join(bad)
-        + "; pyPESTO's L-BFGS-B asks for the objective value and then the gradient at each "
+        "the max-min ordinal gradient is NaN at the shipped fit after an fval-only call; "
+        "pyPESTO's L-BFGS-B asks for the objective value and then the gradient at each "
         "point when the objective is an aggregate, as here"
     )
 
@@ -522,15 +660,27 @@ def measure(work: Path, maxiter: int, maxtime: float) -> tuple[dict, pd.DataFram
     amici = _amici(exported, work / "amici", objective, x_ours, parts["hinges"], config)
     seconds["amici"] = time.perf_counter() - t
 
-    with_orderings = not any(amici["ordinal_gradient_nonfinite"]["max-min"].values())
+    probe = amici["ordinal_gradient_nonfinite"]["max-min"]
+    has_fides = _has_fides()
+    with_orderings = not probe["gradient first"] and (
+        has_fides or not probe["after an fval-only call"]
+    )
     table, refit = _refit(
         exported, work / "amici", objective, ids, with_orderings, maxiter, maxtime
     )
-    refit["orderings_reason"] = _orderings_reason(amici["ordinal_gradient_nonfinite"]["max-min"])
-    # pyPESTO's objective on the refit's rows is our J on the same rows plus a constant
-    # (docs/likelihood.md; the priors' Jacobian ln ln 10 each): check it at every end point
-    ours_rows = table["J"] - (0 if with_orderings else table["J_orderings"])
-    refit["fval_minus_our_J"] = [float(v) for v in table["fval"] - ours_rows]
+    attempt = None
+    if with_orderings and refit["gradients_nonfinite"]:
+        attempt = refit
+        attempt["ends"] = table[list(DISCARDED_COLUMNS)].to_dict("records")
+        seconds["refit_with_orderings_discarded"] = attempt.pop("seconds")
+        table, refit = _refit(exported, work / "amici", objective, ids, False, maxiter, maxtime)
+    refit["start_gradients_max_min"] = _start_gradients(exported, work / "amici")
+    refit["orderings_reason"] = _orderings_reason(probe, has_fides, attempt)
+    refit["discarded_refit_with_orderings"] = attempt
+    # pyPESTO's objective is our J without the orderings plus a constant (docs/likelihood.md;
+    # the priors' Jacobian ln ln 10 each), plus its ordinal term where the orderings are
+    # fitted: check it at every end point
+    refit["fval_minus_ours"] = [float(v) for v in table["fval_minus_ours"]]
     refit["expected_constant"] = (
         objective.nll_constant
         - len(config.noise) * math.log(math.log(10.0))
@@ -608,17 +758,35 @@ def _farthest(row: pd.Series, m: dict) -> str:
     ends = {c.removeprefix(X_PREFIX): row[c] for c in row.index if c.startswith(X_PREFIX)}
     zero = {c.removeprefix("start_" + X_PREFIX): v for c, v in m["refit_start_0"].items()}
     pid = max(ends, key=lambda k: abs(ends[k] - zero[k]))
-    return f"`{pid}` {_signed(ends[pid] - zero[pid])} decades"
+    return f"`{pid}` {_decades(ends[pid] - zero[pid], signed=True)}"
+
+
+def _decades(x: float, signed: bool = False) -> str:
+    number = _signed(x) if signed else f"{x:.2g}"
+    return f"{number} decade" + ("" if number.lstrip("+-") == "1" else "s")
 
 
 def _exit(message: str) -> str:
+    """A short reason for the end of a start, from L-BFGS-B's or pyPESTO's fides message."""
     m = message.lower()
-    if "iterations" in m and "limit" in m:
+    if "iterations" in m and ("limit" in m or "maximum" in m):
         return "iteration limit"
-    if "callback" in m or "maximum time" in m:
+    if "callback" in m or "maximum time" in m or "maximum allowed time" in m:
         return "time limit"
+    if m.startswith("converged according to "):
+        return f"converged: {m.removeprefix('converged according to ')}"
     if "convergence" in m:
         return "converged"
+    if "non-finite gradient" in m:
+        where = re.search(r"at (iteration \d+|initial point)", m)
+        if where is None:
+            return "stopped: NaN gradient"
+        at = "its start point" if where.group(1) == "initial point" else where.group(1)
+        return f"stopped: NaN gradient at {at}"
+    if "non-finite" in m:
+        return "stopped at a non-finite value"
+    if "radius too small" in m:
+        return "trust region too small"
     return message
 
 
@@ -700,10 +868,94 @@ def _measured_section(m: dict) -> list[str]:
     return lines
 
 
+def _listed(values: str) -> list[str]:
+    return [v for v in str(values).split(";") if v and v != "nan"]
+
+
+def _gradients_text(fit: dict) -> str:
+    total, bad = fit["gradients_recorded"], fit["gradients_nonfinite"]
+    if not bad:
+        return (
+            f"Every one of the {total} gradients the refit evaluated was finite (pyPESTO's "
+            "history of each start, every evaluation recorded). "
+        )
+    by_start = ", ".join(
+        f"start {k}: {n}" for k, n in enumerate(fit["gradients_nonfinite_by_start"]) if n
+    )
+    return (
+        f"{bad} of the {total} gradients the refit evaluated had non-finite entries "
+        f"({by_start}; pyPESTO's history of each start). "
+    )
+
+
+def _start_gradients_text(fit: dict) -> str:
+    s = fit["start_gradients_max_min"]
+    nan = [str(k) for k, n in enumerate(s["nonfinite_entries"]) if n]
+    finite = [str(k) for k, n in enumerate(s["nonfinite_entries"]) if not n]
+    text = (
+        "The max-min ordinal gradient at the start points, on a fresh problem with value "
+        "and gradient in one call: "
+    )
+    if not nan:
+        return text + "finite at every start. "
+    singular = [
+        n for n, b in zip(s["singular_matrix_warnings"], s["nonfinite_entries"], strict=True) if b
+    ]
+    return (
+        text
+        + (
+            f"finite at start{'s' if len(finite) > 1 else ''} {', '.join(finite)}, "
+            if finite
+            else ""
+        )
+        + f"NaN at start{'s' if len(nan) > 1 else ''} {', '.join(nan)}"
+        + (
+            " (each time with scipy's singular-matrix warning from pyPESTO's ordinal "
+            "gradient, `calculate_dxi_dtheta`). "
+            if all(singular)
+            else ". "
+        )
+    )
+
+
+def _discarded_text(fit: dict, ship: dict) -> str:
+    """The refit with the orderings that met non-finite gradients, if there was one."""
+    d = fit.get("discarded_refit_with_orderings")
+    if not d:
+        return ""
+    shipped = set(ship["violated"])
+    ends = []
+    for e in d["ends"]:
+        new = [v for v in _listed(e["violated"]) if v not in shipped]
+        new_orderings = [v for v in new if v in fit["ordering_ids"]]
+        ends.append(
+            f"start {e['start']}: fval {_f(e['fval'])}, {_exit(e['message'])}, "
+            f"{e['gradients_nonfinite']} of {e['gradients_recorded']} gradients non-finite; "
+            f"our J {_f(e['J'])}, ordering hinges {_f(e['J_orderings'])}, "
+            + (
+                f"{len(new)} qualitative results violated that the shipped fit satisfies "
+                f"(orderings among them: {_ids(new_orderings)})"
+                if new
+                else "no qualitative result violated that the shipped fit satisfies"
+            )
+        )
+    return (
+        "The discarded refit with the orderings (interval constraints `max-min`, the same "
+        f"optimizer and limits) ended at: {'; '.join(ends)}"
+        + (
+            " (fides stops a start at its first non-finite gradient: where it stopped, not "
+            "an optimum). "
+            if any("non-finite gradient" in e["message"] for e in d["ends"])
+            else ". "
+        )
+    )
+
+
 def _refit_section(m: dict, table: pd.DataFrame) -> list[str]:
-    fit, ship = m["refit"], m["shipped_fit"]
-    reason = _orderings_reason(m["amici"]["ordinal_gradient_nonfinite"]["max-min"])
+    fit, ship, am = m["refit"], m["shipped_fit"], m["amici"]
+    included = fit["orderings_included"]
     n_qual = m["export"]["qualitative_results"]
+    orderings = fit["ordering_ids"]
     lines = [
         "### A pyPESTO refit of the export",
         "",
@@ -712,37 +964,55 @@ def _refit_section(m: dict, table: pd.DataFrame) -> list[str]:
         f"{fit['maxtime_per_start_s']:.0f} s a start; {fit['starts']} starts: start 0 at "
         "the exported nominal values (the shipped fit), starts 1–"
         f"{fit['starts'] - 1} drawn uniformly within the bounds on the log10 scale "
-        f"(`numpy.random.default_rng({fit['seed']})`). "
+        f"(`numpy.random.default_rng({fit['seed']})`). Fitted: the "
+        f"{m['export']['quantitative_rows']} quantitative rows"
+        + (", the " if included else " and the ")
+        + f"{am['censored_results']} censored results"
         + (
-            f"The orderings were fitted with interval constraints `max-min` ({reason}). "
-            if fit["orderings_included"]
-            else f"The orderings were left out ({reason}); the "
-            f"{m['export']['quantitative_rows']} quantitative rows and the censored "
-            "results were fitted. "
+            f" and the {len(orderings)} orderings ({am['ordinal_rows']} rows, interval "
+            "constraints `max-min`). "
+            if included
+            else f" (not the {len(orderings)} orderings). "
         )
         + "pyPESTO 0.7.0 refuses hierarchical optimisation with priors, so the noise "
         "parameters' priors enter as pyPESTO's prior objective added to the AMICI "
-        f"objective. Wall time {m['seconds']['refit'] / 60:.1f} min. Each end point scored "
-        f"with secretome's objective (all {n_qual} qualitative results; "
-        "`docs/results/petab/refit.csv` has the end points):",
+        f"objective. Wall time {m['seconds']['refit'] / 60:.1f} min"
+        + (
+            f" (and {m['seconds']['refit_with_orderings_discarded'] / 60:.1f} min for the "
+            "discarded refit with the orderings)"
+            if "refit_with_orderings_discarded" in m["seconds"]
+            else ""
+        )
+        + ".",
         "",
-        "| start | pyPESTO fval | evaluations (fval, grad), exit | our J | our J: "
-        "quantitative | our J: qualitative | qualitative results violated (hinge > 0) |",
-        "|---|---|---|---|---|---|---|",
+        f"The orderings were {'fitted' if included else 'left out'} because "
+        f"{fit['orderings_reason']}. "
+        + (_gradients_text(fit) + _start_gradients_text(fit)).rstrip(),
+        "",
+        f"Each end point scored with secretome's objective (all {n_qual} qualitative "
+        "results) and with pyPESTO's `max-min` ordinal term (the AMICI objective with minus "
+        "without the ordinal rows, on fresh problems; `docs/results/petab/refit.csv` has "
+        "the end points):",
+        "",
+        "| start | pyPESTO fval | evaluations (fval, grad), exit | pyPESTO's ordinal term | "
+        "our J | our J: quantitative | our J: qualitative (of which orderings) | "
+        "qualitative results violated (hinge > 0) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in table.sort_values("fval").itertuples(index=False):
         label = f"{r.start} (shipped fit)" if r.start == 0 else str(r.start)
-        viol = [v for v in str(r.violated).split(";") if v and v != "nan"]
+        viol = _listed(r.violated)
         lines.append(
             f"| {label} | {_f(r.fval)} | {r.n_fval}, {r.n_grad}, {_exit(r.message)} | "
-            f"{_f(r.J)} | {_f(r.J_quantitative)} | {_f(r.J_qualitative)} | "
-            f"{len(viol)}: {_ids(viol)} |"
+            f"{_e(r.pypesto_ordinal_term)} | {_f(r.J)} | {_f(r.J_quantitative)} | "
+            f"{_f(r.J_qualitative)} ({_f(r.J_orderings)}) | {len(viol)}: {_ids(viol)} |"
         )
     lines.append("")
     best = table.loc[table["fval"].idxmin()]
     zero = table.loc[table["start"] == 0].iloc[0]
     text = (
-        f"Started at the shipped fit, pyPESTO's fval went from {_f(zero['fval0'])} to "
+        "Started at the shipped fit, pyPESTO's fval went from "
+        f"{_f(zero['fval_first_evaluation'])} (first evaluation) to "
         f"{_f(zero['fval'])} ({_exit(zero['message'])}). "
     )
     if int(best["start"]) == 0:
@@ -750,71 +1020,122 @@ def _refit_section(m: dict, table: pd.DataFrame) -> list[str]:
     else:
         text += (
             f"Start {int(best['start'])} reached a lower pyPESTO objective "
-            f"({_f(best['fval'])}), where our J is {_f(best['J'])}. "
+            f"({_f(best['fval'])}, {_e(float(zero['fval'] - best['fval']))} below start 0's), "
+            f"where our J is {_f(best['J'])}. "
         )
     d_all = float(best["J"]) - ship["J"]
     d_orderings = float(best["J_orderings"]) - ship["J_orderings"]
     far = float(best["max_abs_dlog10_from_shipped_fit"])
     same_j = abs(d_all) <= 1e-3 * max(1.0, ship["J"])
     text += (
-        f"pyPESTO's best end point lies up to {far:.2g} decades from the shipped fit "
+        f"pyPESTO's best end point lies up to {_decades(far)} from the shipped fit "
         f"({_farthest(best, m)}); our J there is {_f(float(best['J']))}, "
         f"{_signed(d_all)} from the shipped fit's"
         + (" (the same optimum in our objective, |ΔJ| ≤ 1e-3 relative)" if same_j else "")
+        + f": {_signed(d_all - d_orderings)} on the quantitative rows, directions, "
+        f"no-changes and priors and {_signed(d_orderings)} from our ordering hinges"
+        + (". " if included else " (the orderings are not in this refit). ")
     )
-    if fit["orderings_included"]:
-        text += ". "
-    else:
-        text += (
-            f": {_signed(d_all - d_orderings)} on the rows the refit fits and "
-            f"{_signed(d_orderings)} from the orderings it leaves out. "
-        )
     others = table[table["start"] != 0]
     if len(others):
         worst = others.loc[others["max_abs_dlog10_from_shipped_fit"].idxmax()]
+        lo = float(others["J"].min()) - ship["J"]
+        hi = float(others["J"].max()) - ship["J"]
         text += (
-            f"The random starts ended {_f(float(others['J'].min()) - ship['J'])} to "
-            f"{_f(float(others['J'].max()) - ship['J'])} above the shipped fit in our J, "
-            f"yet up to {float(worst['max_abs_dlog10_from_shipped_fit']):.2g} decades from "
-            f"it (start {int(worst['start'])}: {_farthest(worst, m)}). "
+            f"The random starts ended {_signed(lo)} to {_signed(hi)} from the shipped fit "
+            f"in our J, up to {_decades(float(worst['max_abs_dlog10_from_shipped_fit']))} "
+            f"from it (start {int(worst['start'])}: {_farthest(worst, m)}). "
         )
-    spread = max(fit["fval_minus_our_J"]) - min(fit["fval_minus_our_J"])
-    rows = "our J" if fit["orderings_included"] else "our J without the orderings"
-    text += (
-        f"pyPESTO's fval minus {rows} is {_f(fit['fval_minus_our_J'][0])} at start 0 and "
-        f"varies by {_e(spread)} over the end points (expected: the constant "
-        f"{_f(fit['expected_constant'])}, the normalising terms, ln ln 10 per noise prior "
-        "and ½ln(2πσ_q²) per censored row): pyPESTO ranks points as our objective does "
-        "on the rows it fits. "
-    )
-    shipped_viol = set(ship["violated"])
-    extra = []
-    for r in table.sort_values("start").itertuples(index=False):
-        viol = {v for v in str(r.violated).split(";") if v and v != "nan"}
-        new = viol - shipped_viol
-        if new:
-            orderings = len(new & set(fit.get("ordering_ids", [])))
-            extra.append(
-                f"start {r.start} violates {len(new)}"
-                + (f" ({orderings} of them orderings)" if orderings else "")
-            )
-    if extra:
-        text += (
-            "Of the qualitative results the shipped fit satisfies, "
-            + "; ".join(extra)
-            + " (the table names them)"
-            + ("; the orderings are not in this refit." if not fit["orderings_included"] else ".")
+    text += _fval_text(fit)
+    lines += [text.rstrip(), "", _orderings_text(fit, ship, table), ""]
+    return lines
+
+
+def _fval_text(fit: dict) -> str:
+    """pyPESTO's fval against our J at the end points."""
+    diff = fit["fval_minus_ours"]
+    spread = max(diff) - min(diff)
+    off = max(abs(v - fit["expected_constant"]) for v in diff)
+    constant = spread <= 1e-4 and off <= 1e-4
+    if fit["orderings_included"]:
+        what = "pyPESTO's fval minus our J without the orderings minus pyPESTO's ordinal term"
+        then = (
+            "apart from the orderings pyPESTO weighs the end points as our objective does; "
+            "on the orderings the two differ (the columns above): pyPESTO's `max-min` term "
+            "is zero whenever the doses are in the stated order, our hinge asks each log "
+            "step to exceed the margin m_o. "
         )
     else:
-        text += "No end point violates a qualitative result the shipped fit satisfies."
-    lines += [text, ""]
-    return lines
+        what = "pyPESTO's fval minus our J without the orderings"
+        then = "pyPESTO ranks points as our objective does on the rows it fits. "
+    text = (
+        f"{what} is {_f(diff[0])} at start 0 and varies by {_e(spread)} over the end points "
+        f"(expected: the constant {_f(fit['expected_constant'])}, the normalising terms, "
+        "ln ln 10 per noise prior and ½ln(2πσ_q²) per censored row, at most "
+        f"{_e(off)} away)"
+    )
+    if constant:
+        return text + ": " + then
+    return (
+        text + ": not the expected constant, so pyPESTO's objective and ours (without the "
+        "orderings) differ here by more than the normalising terms. "
+    )
+
+
+def _orderings_text(fit: dict, ship: dict, table: pd.DataFrame) -> str:
+    """Whether the refit lands where our objective says qualitative results (the
+    orderings above all) are violated."""
+    orderings = fit["ordering_ids"]
+    shipped = set(ship["violated"])
+    held = [k for k in orderings if k not in shipped]
+    text = (
+        f"Of the {len(orderings)} orderings our objective holds {len(held)} at the shipped "
+        f"fit (ordering hinges {_f(ship['J_orderings'])}; violated: "
+        f"{_ids([k for k in orderings if k in shipped])}). "
+    )
+    extra = []
+    for r in table.sort_values("start").itertuples(index=False):
+        new = [v for v in _listed(r.violated) if v not in shipped]
+        if new:
+            n_ord = len([v for v in new if v in orderings])
+            extra.append(
+                f"start {r.start} violates {len(new)}"
+                + (
+                    f", {n_ord} of them orderings ({_ids([v for v in new if v in orderings])})"
+                    if n_ord
+                    else ""
+                )
+            )
+    hinges = ", ".join(
+        f"start {r.start} {_f(r.J_orderings)}" for r in table.sort_values("start").itertuples()
+    )
+    this = "this refit (without the orderings)" if not fit["orderings_included"] else "the refit"
+    if extra:
+        text += (
+            f"Of the qualitative results the shipped fit satisfies in our objective, at the "
+            f"end points of {this} " + "; ".join(extra) + " (the table names them all). "
+        )
+    else:
+        text += (
+            f"No end point of {this} violates a qualitative result the shipped fit "
+            "satisfies in our objective. "
+        )
+    text += f"Our ordering hinges at the end points: {hinges}. "
+    top = float(table["pypesto_ordinal_term"].max())
+    if top < 1e-9:
+        text += (
+            f"pyPESTO's `max-min` ordinal term is at most {_e(top)} at every end point (the "
+            "doses of every ordering in the stated order, for pyPESTO). "
+        )
+    return (text + _discarded_text(fit, ship)).rstrip()
 
 
 def load_results() -> tuple[dict, pd.DataFrame]:
     measured = json.loads(MEASURED.read_text(encoding="utf-8"))
     table = pd.read_csv(REFIT, keep_default_na=False, na_values=[""])
-    table["violated"] = table["violated"].fillna("")
+    for column in ("violated", "violated_orderings"):
+        if column in table:
+            table[column] = table[column].fillna("")
     return measured, table
 
 

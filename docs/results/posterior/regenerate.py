@@ -19,8 +19,8 @@ From a run directory (what ``secretome sample --out DIR`` wrote):
   written between the ``decisive`` markers of ``docs/uncertainty.md``
   (``tests/test_decisive.py`` checks them).
 
-The run itself is the command in :func:`sample_command` (about 25 minutes on 2
-cores for 6 000 steps; ``--sample`` runs or resumes it first)::
+The run itself is the command in :func:`sample_command` (about 4 steps a second on 2
+cores, about an hour for 14 000 steps; ``--sample`` runs or resumes it first)::
 
     .venv/bin/python docs/results/posterior/regenerate.py --run RUN_DIR --note "..."
     .venv/bin/python docs/results/posterior/regenerate.py --sample --run RUN_DIR --init FIT_DIR
@@ -55,9 +55,9 @@ DRAWS = 240
 #: prior (the fit's valley is where the posterior mass is; prior draws take
 #: thousands of steps to join it), the second half kept.
 SETTINGS = {
-    "--steps": "8000",
+    "--steps": "14000",
     "--walkers": "64",
-    "--burn-in": "4000",
+    "--burn-in": "7000",
     "--thin": "10",
     "--seed": "0",
     "--moves": "de",
