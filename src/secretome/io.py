@@ -107,6 +107,27 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> Path:
     return atomic_write_with(path, lambda fh: fh.write(payload))
 
 
+def write_between_markers(path: str | os.PathLike[str], begin: str, end: str, body: str) -> Path:
+    """Replace the text between the markers ``begin`` and ``end`` of the file ``path``
+    by ``body`` (the markers stay), atomically.
+
+    The generated sections of the docs (results tables, decisive predictions) are
+    written this way; everything outside the markers is left as it was.
+
+    Raises
+    ------
+    SecretomeError
+        The file does not hold exactly one ``begin`` followed by one ``end``.
+    """
+    with open(path, encoding="utf-8", newline="") as fh:  # line endings as they are
+        text = fh.read()
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        raise SecretomeError(f"{path} must hold one {begin!r} followed by one {end!r}")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return atomic_write(path, head + begin + body + end + tail)
+
+
 def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[IO[bytes]], object]) -> Path:
     """Call ``writer`` on a binary temporary file, then move it over ``path``.
 

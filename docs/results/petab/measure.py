@@ -1151,10 +1151,9 @@ def results_markdown() -> str:
 
 
 def write_docs() -> None:
-    text = DOC.read_text(encoding="utf-8")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(head + BEGIN + "\n" + results_markdown() + END + tail, encoding="utf-8")
+    from secretome.io import write_between_markers
+
+    write_between_markers(DOC, BEGIN, END, "\n" + results_markdown())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -196,30 +196,22 @@ def posterior_markdown() -> str:
 
 
 def write_docs() -> None:
-    from secretome.io import atomic_write
+    from secretome.io import write_between_markers
 
-    text = DOC.read_text(encoding="utf-8")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    atomic_write(DOC, head + BEGIN + "\n" + posterior_markdown() + END + tail)
+    write_between_markers(DOC, BEGIN, END, "\n" + posterior_markdown())
 
 
 def predict(work: Path) -> None:
     """Rerun the decisive predictions on the shipped ensemble and put them in the docs."""
     from secretome import decisive
-    from secretome.io import atomic_write
+    from secretome.io import atomic_write, write_between_markers
 
     exe = Path(sys.executable).with_name("secretome")
     subprocess.run([str(exe), "predict", "--workers", "2", "--out", str(work)], check=True)
     table = pd.read_csv(work / "decisive.csv")
     atomic_write(ROOT / "docs" / "results" / "decisive.csv", table.to_csv(index=False))
     page = ROOT / "docs" / "uncertainty.md"
-    text = page.read_text(encoding="utf-8")
-    head, rest = text.split(DECISIVE_BEGIN, 1)
-    _, tail = rest.split(DECISIVE_END, 1)
-    atomic_write(
-        page, head + DECISIVE_BEGIN + decisive.markdown_table(table) + DECISIVE_END + tail
-    )
+    write_between_markers(page, DECISIVE_BEGIN, DECISIVE_END, decisive.markdown_table(table))
 
 
 def main(argv: list[str] | None = None) -> int:
