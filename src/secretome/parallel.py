@@ -134,6 +134,67 @@ def run_tasks(
     pool.shutdown(wait=True)
 
 
+class KeptExecutor:
+    """One executor kept open for many small batches: here, a local pool, or Dask.
+
+    :func:`run_tasks` starts a pool per call, right for a fit's minutes-long starts;
+    a sampler needs a batch every fraction of a second, so this keeps the pool (and
+    each worker's compiled model) for the whole run. Use it as a context manager: a
+    normal exit waits for the workers, an exception (Ctrl-C included) stops them at
+    once, as :func:`run_tasks` does.
+
+    Parameters
+    ----------
+    workers : int or None
+        Local worker processes; ``1`` runs in this process, ``None`` every core.
+        Ignored when ``scheduler`` is given.
+    scheduler : str or dask.distributed.Client, optional
+        A Dask scheduler's address (or a client, left open afterwards).
+    """
+
+    def __init__(self, workers: int | None = 1, scheduler: Any = None) -> None:
+        if scheduler is None:  # a scheduler is reached (and checked) on entry
+            check_executor(workers)
+        self.workers = default_workers() if workers is None else int(workers)
+        self.scheduler = scheduler
+        self._pool: ProcessPoolExecutor | None = None
+        self._client = None
+
+    @property
+    def slots(self) -> int | None:
+        """How many pieces a batch is best split into (``None``: as many as it has)."""
+        if self._client is not None:
+            return None
+        return self.workers if self._pool is not None else 1
+
+    def __enter__(self) -> KeptExecutor:
+        if self.scheduler is not None:
+            self._client = _client(self.scheduler)
+        elif self.workers > 1:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=ctx, initializer=_ignore_sigint
+            )
+        return self
+
+    def __exit__(self, exc_type, *exc: object) -> None:
+        if self._pool is not None:
+            if exc_type is None:
+                self._pool.shutdown(wait=True)
+            else:
+                _stop(self._pool)
+        if self._client is not None and self._client is not self.scheduler:
+            self._client.close()
+
+    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
+        """``[fn(t) for t in tasks]``, in order, on this executor."""
+        if self._client is not None:
+            return self._client.gather(self._client.map(fn, list(tasks), pure=False))
+        if self._pool is not None:
+            return list(self._pool.map(fn, tasks))
+        return [fn(t) for t in tasks]
+
+
 def _client(address: Any):
     try:
         from dask.distributed import Client

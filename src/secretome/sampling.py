@@ -45,7 +45,6 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -256,58 +255,28 @@ class MixturePosterior:
 
 
 class _Evaluator:
-    """Evaluate a batch of points here, on a kept-open local pool, or on Dask.
-
-    :func:`secretome.parallel.run_tasks` starts a pool per call, right for a fit's
-    minutes-long starts; an ensemble step needs a batch every fraction of a second,
-    so the pool (and each worker's compiled model) is kept for the whole run. It
-    uses the same pieces: the executor check, the worker initialiser, the prompt
-    stop on interrupt, and the Dask client.
-    """
+    """Evaluate batches of points on one kept-open executor
+    (:class:`secretome.parallel.KeptExecutor`: here, a local pool or Dask), each
+    batch split into one chunk per worker, and count the evaluations."""
 
     def __init__(self, posterior: Posterior, workers: int | None, scheduler: Any) -> None:
         self.posterior = posterior
-        self.workers = parallel.default_workers() if workers is None else int(workers)
-        self.scheduler = scheduler
+        self.executor = parallel.KeptExecutor(workers, scheduler)
         self.evaluations = 0
-        self._pool: ProcessPoolExecutor | None = None
-        self._client = None
 
     def __enter__(self) -> _Evaluator:
-        if self.scheduler is not None:
-            self._client = parallel._client(self.scheduler)
-        elif self.workers > 1:
-            import multiprocessing
-
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=parallel._ignore_sigint,
-            )
+        self.executor.__enter__()
         return self
 
-    def __exit__(self, exc_type, *exc: object) -> None:
-        if self._pool is not None:
-            if exc_type is None:
-                self._pool.shutdown(wait=True)
-            else:
-                parallel._stop(self._pool)
-        if self._client is not None and self._client is not self.scheduler:
-            self._client.close()
+    def __exit__(self, *exc: Any) -> None:
+        self.executor.__exit__(*exc)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         points = np.asarray(points, dtype=float)
         self.evaluations += len(points)
-        if self._pool is None and self._client is None:
-            return _evaluate_chunk((self.posterior, points))
-        n = self.workers if self._client is None else len(points)
+        n = self.executor.slots or len(points)
         chunks = [c for c in np.array_split(points, min(n, len(points))) if len(c)]
-        tasks = [(self.posterior, c) for c in chunks]
-        if self._client is not None:
-            futures = self._client.map(_evaluate_chunk, tasks, pure=False)
-            parts = self._client.gather(futures)
-        else:
-            parts = list(self._pool.map(_evaluate_chunk, tasks))
+        parts = self.executor.map(_evaluate_chunk, [(self.posterior, c) for c in chunks])
         return np.concatenate(parts)
 
 
