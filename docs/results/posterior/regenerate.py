@@ -20,7 +20,7 @@ From a run directory (what ``secretome sample --out DIR`` wrote):
   (``tests/test_decisive.py`` checks them).
 
 The run itself is the command in :func:`sample_command` (about 4 steps a second on 2
-cores, about an hour for 14 000 steps; ``--sample`` runs or resumes it first)::
+cores, about 1.5 hours for 22 000 steps; ``--sample`` runs or resumes it first)::
 
     .venv/bin/python docs/results/posterior/regenerate.py --run RUN_DIR --note "..."
     .venv/bin/python docs/results/posterior/regenerate.py --sample --run RUN_DIR --init FIT_DIR
@@ -55,9 +55,9 @@ DRAWS = 240
 #: prior (the fit's valley is where the posterior mass is; prior draws take
 #: thousands of steps to join it), the second half kept.
 SETTINGS = {
-    "--steps": "14000",
+    "--steps": "22000",
     "--walkers": "64",
-    "--burn-in": "7000",
+    "--burn-in": "11000",
     "--thin": "10",
     "--seed": "0",
     "--moves": "de",
