@@ -167,6 +167,13 @@ class KeptExecutor:
             return None
         return self.workers if self._pool is not None else 1
 
+    @property
+    def processes(self) -> list:
+        """The local pool's worker processes now running (none here or on Dask)."""
+        if self._pool is None:
+            return []
+        return list((getattr(self._pool, "_processes", None) or {}).values())
+
     def __enter__(self) -> KeptExecutor:
         if self.scheduler is not None:
             self._client = _client(self.scheduler)
