@@ -120,11 +120,8 @@ class CompiledModel:
 
     def initial(self, p: np.ndarray) -> np.ndarray:
         """Initial state for the parameter vector ``p`` (libRoadRunner's ``reset()``)."""
-        entered = interrupts.enter()  # Ctrl-C waits until the compiled call returns
-        try:
+        with interrupts.deferred():  # Ctrl-C waits until the compiled call returns
             return self.module.initial(p)
-        finally:
-            interrupts.leave(entered)
 
     def integrate(
         self, p: np.ndarray, t0: float, y0: np.ndarray, t_out: np.ndarray, rtol: float, atol: float
@@ -141,8 +138,7 @@ class CompiledModel:
         """
         y0 = np.ascontiguousarray(y0, dtype=float)
         t_out = np.ascontiguousarray(t_out, dtype=float)
-        entered = interrupts.enter()  # Ctrl-C waits until the compiled call returns
-        try:
+        with interrupts.deferred():  # Ctrl-C waits until the compiled call returns
             out, status, _, t = self.module.integrate(
                 p,
                 float(t0),
@@ -156,8 +152,6 @@ class CompiledModel:
                 self.pat_ptr,
                 self.pat_idx,
             )
-        finally:
-            interrupts.leave(entered)
         if status == bdf.BLEW_UP:
             raise IntegrationError(
                 f"state exceeded {model.MAX_STATE:g} at t = {t:.4g} h: the model blew up"
@@ -169,11 +163,8 @@ class CompiledModel:
     def observe(self, t: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
         """Every assignment rule (columns, in :attr:`rules` order) at each row of ``y``."""
         t = np.asarray(t, dtype=float)
-        entered = interrupts.enter()  # Ctrl-C waits until the compiled call returns
-        try:
+        with interrupts.deferred():  # Ctrl-C waits until the compiled call returns
             return self.module.observe_rows(t, y, p)
-        finally:
-            interrupts.leave(entered)
 
 
 class IntegrationError(SecretomeError):

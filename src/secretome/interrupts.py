@@ -6,10 +6,10 @@ for one) that moment can come while the compiled code owns half-built objects:
 a handler that raises there leaves a ``SystemError`` ("returned a result with an
 exception set") at best and a corrupted interpreter at worst. So the command
 line installs :func:`handler` for SIGINT and SIGTERM (:func:`stop_on_signals`),
-and compiled calls run inside :func:`deferred`: a signal that arrives during one
-is held and raised as :class:`KeyboardInterrupt` when the call returns (a
-simulation takes milliseconds). Outside compiled code the handler raises at
-once, like Python's own Ctrl-C.
+and ``secretome.compiled`` runs every compiled call inside :func:`deferred`: a
+signal that arrives during one is held and raised as :class:`KeyboardInterrupt`
+when the call returns (a simulation takes milliseconds). Outside compiled code
+the handler raises at once, like Python's own Ctrl-C.
 
 Only the main thread is guarded, because only the main thread runs handlers.
 """

@@ -65,13 +65,25 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    """A local pool of spawned workers that leave Ctrl-C to this process."""
+    # spawn: a fresh interpreter per worker; RoadRunner and fork do not mix safely
+    ctx = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_sigint)
+
+
+def _workers(pool: ProcessPoolExecutor) -> list:
+    """The pool's worker processes now running."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Stop a pool now: cancel what has not started and end the workers' running tasks.
 
     ``shutdown`` alone waits for every running task to finish (a fit's start can
     take minutes), which is what an interrupt must not do.
     """
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+    processes = _workers(pool)
     pool.shutdown(wait=False, cancel_futures=True)
     for p in processes:
         if p.is_alive():
@@ -119,11 +131,7 @@ def run_tasks(
         for i, task in enumerate(tasks):
             yield i, fn(task)
         return
-    # spawn: a fresh interpreter per worker; RoadRunner and fork do not mix safely
-    ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=min(n, len(tasks)), mp_context=ctx, initializer=_ignore_sigint
-    )
+    pool = _new_pool(min(n, len(tasks)))
     try:
         futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
         for fut in as_completed(futures):
@@ -170,18 +178,13 @@ class KeptExecutor:
     @property
     def processes(self) -> list:
         """The local pool's worker processes now running (none here or on Dask)."""
-        if self._pool is None:
-            return []
-        return list((getattr(self._pool, "_processes", None) or {}).values())
+        return [] if self._pool is None else _workers(self._pool)
 
     def __enter__(self) -> KeptExecutor:
         if self.scheduler is not None:
             self._client = _client(self.scheduler)
         elif self.workers > 1:
-            ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=ctx, initializer=_ignore_sigint
-            )
+            self._pool = _new_pool(self.workers)
         return self
 
     def __exit__(self, exc_type, *exc: object) -> None:
