@@ -69,6 +69,19 @@ petab-results: $(STAMP)
 sensitivity-results: $(STAMP)
 	$(BIN)/python docs/results/sensitivity/regenerate.py
 
+# The model selection docs/selection.md quotes: every shipped variant, 8 starts each,
+# into docs/results/selection/ (about 20 min on 2 idle cores), timed into
+# benchmarks/results/select.json; then the page's results sections from those files.
+.PHONY: selection-results
+selection-results: $(STAMP)
+	$(BIN)/python docs/results/selection/regenerate.py --select
+
+# Every notebook at its full teaching settings, timed (about 6 min on 2 cores); the
+# run-time table of notebooks/README.md rewritten from benchmarks/results/notebooks.json.
+.PHONY: notebook-times
+notebook-times: $(STAMP)
+	$(BIN)/python benchmarks/bench_notebooks.py --readme
+
 # Posterior sampling on the real posterior (benchmarks/README.md), apart from `make bench`:
 # it needs a finished fit in FIT_DIR (`secretome fit --starts 12 --seed 0 --workers 2 --out fit`).
 FIT_DIR ?= fit

@@ -1,7 +1,7 @@
 """Wall time of a full model selection (``secretome select``) and what each variant costs.
 
     python benchmarks/bench_select.py [--quick] [--starts 6] [--loso-starts 1]
-        [--workers 2] [--out-dir docs/results/selection] [--out FILE]
+        [--workers 2] [--out-dir docs/results/selection] [--out FILE] [--pair A B ...]
 
 Runs ``secretome select`` in this process over every shipped variant
 (``models/variants/*.toml``) with the given starts and workers, writing its
@@ -93,6 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", action="store_true", help="continue a stopped run in --out-dir")
     p.add_argument("--note", default="", help="free text stored with the result")
     p.add_argument("--out", type=Path, help="write the JSON here too")
+    p.add_argument(
+        "--pair",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("A", "B"),
+        help="also rank the measurements that separate variants A and B (repeatable)",
+    )
     args = p.parse_args(argv)
 
     from secretome.cli import main as secretome
@@ -108,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         command += ["--starts", str(args.starts)]
     if args.resume:
         command.append("--resume")
+    for a, b in args.pair:
+        command += ["--pair", a, b]
     load_before = os.getloadavg()[0]
     ref_before = _reference_ms()
     t0 = time.perf_counter()

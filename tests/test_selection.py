@@ -246,3 +246,34 @@ def test_cli_select_runs_and_writes_its_tables(tmp_path, capsys):
     # a second run of the same selection without --resume is refused (exit 2)
     assert cli_main(args) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rows", [2, 3, 6])
+def test_criteria_figure_puts_the_ranking_in_order_best_on_top(rows):
+    """Regression: with four panels sharing the y axis, inverting it once per panel
+    put the best variant at the bottom."""
+    from secretome.selection_report import plot_criteria
+
+    names = [f"v{i}" for i in range(rows)]
+    ranking = pd.DataFrame(
+        {
+            "variant": names,
+            "nll": np.arange(rows, dtype=float),
+            "dAICc": np.arange(rows, dtype=float),
+            "dBIC": np.arange(rows, dtype=float),
+            "dLOSO": np.arange(rows, dtype=float)[::-1],
+        }
+    )
+    fig = plot_criteria(ranking)
+    try:
+        assert len(fig.axes) == 4
+        fig.canvas.draw()
+        for ax in fig.axes:
+            bottom, top = ax.get_ylim()
+            assert bottom > top, "the first row of the ranking must be drawn at the top"
+        labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        assert labels == names
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)

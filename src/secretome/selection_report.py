@@ -39,28 +39,35 @@ from secretome.selection import SelectionResult
 from secretome.simulation import split_key
 from secretome.variants import Variant
 
-#: The criteria plotted, with the ranking's column and a label.
+#: The panels plotted: the ranking's column (``dnll`` is computed from ``nll``), a
+#: label, and the difference below which the data do not distinguish two variants.
 CRITERIA = (
-    ("dAICc", "ΔAICc"),
-    ("dBIC", "ΔBIC"),
-    ("dLOSO", "Δ leave-one-study-out\n−log predictive likelihood"),
+    ("dnll", "Δ −ln L̂ (the fit alone)", 1.92),
+    ("dAICc", "ΔAICc", 2.0),
+    ("dBIC", "ΔBIC", 2.0),
+    ("dLOSO", "Δ leave-one-study-out\n−log predictive likelihood", 2.0),
 )
 
 
 def plot_criteria(ranking: pd.DataFrame) -> plt.Figure:
-    """ΔAICc, ΔBIC and Δ leave-one-study-out score per variant; the best marked ★."""
-    cols = [(c, label) for c, label in CRITERIA if ranking[c].notna().any()]
+    """Δ −ln L̂, ΔAICc, ΔBIC and Δ leave-one-study-out score per variant; the best
+    marked ★, and a dotted line where a difference starts to count (½χ²₁(0.95) = 1.92
+    for −ln L̂, 2 for the criteria)."""
+    ranking = ranking.assign(dnll=ranking["nll"] - ranking["nll"].min())
+    cols = [c for c in CRITERIA if ranking[c[0]].notna().any()]
     fig, axes = plt.subplots(
-        1, len(cols), figsize=(3.6 * len(cols), 0.45 * len(ranking) + 1.6), sharey=True
+        1, len(cols), figsize=(3.3 * len(cols), 0.45 * len(ranking) + 1.6), sharey=True
     )
     axes = np.atleast_1d(axes)
     y = np.arange(len(ranking))
-    for ax, (col, label) in zip(axes, cols, strict=True):
+    for ax, (col, label, threshold) in zip(axes, cols, strict=True):
         values = ranking[col].to_numpy(dtype=float)
         finite = np.where(np.isfinite(values), values, np.nan)
         ax.barh(y, np.nan_to_num(finite), color="#8da0cb")
         best = int(np.nanargmin(finite))
-        ax.plot([0], [y[best]], marker="*", color="#d95f02", markersize=14, linestyle="")
+        ax.plot(
+            [0], [y[best]], marker="*", color="#d95f02", markersize=14, linestyle="", clip_on=False
+        )
         for yi, v in zip(y, values, strict=True):
             ax.text(
                 0 if not np.isfinite(v) else v,
@@ -69,14 +76,14 @@ def plot_criteria(ranking: pd.DataFrame) -> plt.Figure:
                 va="center",
                 fontsize=8,
             )
-        ax.axvline(2.0, color="grey", linewidth=0.8, linestyle=":")
+        ax.axvline(threshold, color="grey", linewidth=0.8, linestyle=":")
         ax.set_xlabel(label, fontsize=9)
         ax.set_yticks(y)
         ax.set_yticklabels(ranking["variant"])
-        ax.invert_yaxis()
+    axes[0].invert_yaxis()  # once: the panels share the y axis (best on top)
     fig.suptitle(
-        "Model variants (★ best; dotted: difference of 2, below which the data do not "
-        "distinguish)",
+        "Model variants (★ best; dotted: the difference below which the data do not "
+        "distinguish two variants)",
         fontsize=9,
     )
     fig.tight_layout()
@@ -276,7 +283,11 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def markdown_tables(out_dir: str | Path, top: int = 10) -> str:
+def markdown_tables(
+    out_dir: str | Path,
+    top: int = 10,
+    parts: tuple[str, ...] = ("ranking", "loso", "candidates"),
+) -> str:
     """The ranking, the leave-one-study-out scores and the best candidate measurements
     of a selection's output directory, as Markdown tables (what ``docs/selection.md``
     shows; ``write_results`` writes them to ``tables.md``).
@@ -287,18 +298,26 @@ def markdown_tables(out_dir: str | Path, top: int = 10) -> str:
         A directory written by :func:`write_results`.
     top : int
         Candidate measurements shown (the best per observable and scenario).
+    parts : tuple of str
+        Which tables, in this order of the page: ``"ranking"``, ``"loso"`` (the
+        leave-one-study-out scores), ``"candidates"`` (one table per candidate file).
 
     Returns
     -------
     str
     """
+    unknown = set(parts) - {"ranking", "loso", "candidates"}
+    if unknown:
+        raise ValueError(f"unknown table(s) {sorted(unknown)}: use ranking, loso, candidates")
     out = Path(out_dir)
     r = pd.read_csv(out / "ranking.csv")
-    cols = ["variant", "k", "n", "nll", "dAICc", "dBIC", "dLOSO", "agree", "disagree"]
-    cols += ["near_optimal_starts", "starts"]
-    parts = ["### Ranking (best AICc first)", "", _md_table(r[cols]), ""]
+    chosen, parts = parts, []
+    if "ranking" in chosen:
+        cols = ["variant", "k", "n", "nll", "dAICc", "dBIC", "dLOSO", "agree", "disagree"]
+        cols += ["near_optimal_starts", "starts"]
+        parts += ["### Ranking (best AICc first)", "", _md_table(r[cols]), ""]
     loso_cols = [c for c in r.columns if c.startswith("loso_nll:")]
-    if loso_cols:
+    if loso_cols and "loso" in chosen:
         t = r[["variant", *loso_cols, "loso_nll"]].rename(
             columns={c: c.removeprefix("loso_nll:") for c in loso_cols}
         )
@@ -308,7 +327,8 @@ def markdown_tables(out_dir: str | Path, top: int = 10) -> str:
             _md_table(t),
             "",
         ]
-    for cand in [out / "candidates.csv", *sorted(out.glob("candidates_*_vs_*.csv"))]:
+    candidates = [out / "candidates.csv", *sorted(out.glob("candidates_*_vs_*.csv"))]
+    for cand in candidates if "candidates" in chosen else []:
         if not cand.is_file():
             continue
         c = pd.read_csv(cand)
