@@ -226,3 +226,21 @@ def test_no_band_for_nominal_values_or_when_asked(a431_paper):
     nominal = dataclasses.replace(a431_paper.settings, parameters="nominal")
     assert ex.band_ensemble(nominal) is None
     assert ex.band_ensemble(a431_paper.settings, None) is None
+
+
+def test_a_long_band_note_does_not_widen_the_figure(a431_paper):
+    """Regression: the subtitle carried the ensemble's whole label on one line, and
+    inline backends crop a figure to what is drawn, so the panels shrank."""
+    import matplotlib.pyplot as plt
+
+    long_note = "band: " + "a provenance note with a long command line " * 12
+    run = dataclasses.replace(a431_paper, band_note=long_note)
+    fig = ex.plot_run(run)
+    try:
+        fig.canvas.draw()
+        title = fig._suptitle
+        assert all(len(line) <= 200 for line in title.get_text().split("\n"))
+        box = title.get_window_extent(renderer=fig.canvas.get_renderer())
+        assert box.width <= fig.bbox.width
+    finally:
+        plt.close(fig)

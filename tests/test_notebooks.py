@@ -103,3 +103,29 @@ def test_every_exercise_has_a_worked_answer(path: Path):
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     pointer = f"solutions/{answers.name}"
     assert pointer in markdown, f"{path.name}: does not point to {pointer}"
+
+
+def _bench_notebooks():
+    import importlib.util
+
+    path = NOTEBOOK_DIR.parent / "benchmarks" / "bench_notebooks.py"
+    spec = importlib.util.spec_from_file_location("bench_notebooks", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_run_time_table_is_the_measured_one_for_every_notebook():
+    """notebooks/README.md's times come from benchmarks/results/notebooks.json, which
+    holds a full-settings run of every notebook there is."""
+    bench = _bench_notebooks()
+    result = json.loads(bench.RESULT.read_text(encoding="utf-8"))
+    assert set(result["notebooks"]) == {p.stem for p in NOTEBOOKS}, (
+        "rerun benchmarks/bench_notebooks.py for the notebooks added or removed"
+    )
+    text = bench.README.read_text(encoding="utf-8")
+    section = text.split(bench.BEGIN, 1)[1].split(bench.END, 1)[0]
+    assert section == bench.readme_table(result), (
+        "rerun benchmarks/bench_notebooks.py --readme (or fix the table by the script)"
+    )

@@ -696,7 +696,7 @@ def plot_run(explorer_run: ExplorerRun, *, curve_table: pd.DataFrame | None = No
     note = f"parameters: {parameter_set(s.parameters).name}; {explorer_run.band_note}"
     if explorer_run.paper:
         note += f"; points: {explorer_run.paper} (filled: treated, open: control)"
-    fig.suptitle(f"{title}\n{note}", fontsize=10)
+    fig.suptitle(report.fit_title(f"{title}\n{note}", fig, 10), fontsize=10)
     fig.tight_layout()
     return fig
 

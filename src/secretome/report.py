@@ -213,8 +213,7 @@ def plot_model_vs_data(rows: pd.DataFrame, evidence: pd.DataFrame, title: str) -
             _draw_percent(ax, d, ev)
         else:
             _draw_orderings(ax, d)
-    width = max(40, int(fig.get_figwidth() * 10))  # characters that fit at the title's size
-    fig.suptitle("\n".join(textwrap.fill(line, width) for line in title.split("\n")))
+    fig.suptitle(fit_title(title, fig))
     fig.tight_layout()
     return fig
 
@@ -404,7 +403,7 @@ def plot_timecourses(
     title = f"{s.name}: treated arms (one line style per dose) versus control (grey)"
     if bands is not None:
         title += "; lines: ensemble median, shaded: 5-95 %"
-    fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=11)
+    fig.suptitle(fit_title(title + (f"\n{note}" if note else ""), fig, 11), fontsize=11)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
@@ -579,6 +578,29 @@ def plot_profiles(profiles: pd.DataFrame, classes: pd.DataFrame, threshold: floa
     handles = [Line2D([], [], color=c, marker="o", label=k) for k, c in colour.items()]
     fig.legend(handles=handles, loc="outside upper center", ncol=3, fontsize=8)
     return fig
+
+
+def fit_title(text: str, fig: plt.Figure, fontsize: float = 12.0) -> str:
+    """``text`` with each line wrapped to the width of ``fig`` at ``fontsize``.
+
+    A title wider than its figure widens the saved image (files and inline
+    notebook figures are cropped to what is drawn) and shrinks the panels; long
+    provenance notes (an ensemble's label, a command line) are wrapped instead.
+
+    Parameters
+    ----------
+    text : str
+        The title; its own line breaks are kept.
+    fig : matplotlib.figure.Figure
+    fontsize : float
+        The title's font size in points.
+
+    Returns
+    -------
+    str
+    """
+    width = max(40, int(fig.get_figwidth() * 120 / fontsize))  # characters that fit
+    return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
 
 
 def save_figure(fig: plt.Figure, path: Path) -> None:
