@@ -9,28 +9,20 @@ describe.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "docs" / "results" / "calibration" / "regenerate.py"
 STALE = "rerun `make calibration-results` (or regenerate.py --docs-only for the page alone)"
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("calibration_regenerate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-regen = _load_script()
+regen = load_script(SCRIPT)
 
 
 def test_the_page_holds_what_the_script_writes_from_the_tables():

@@ -8,15 +8,14 @@ at the shipped fit (a refit of the model makes them stale).
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from scripts import load_script
 from secretome.petab_export import context_parameter_id
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,15 +23,7 @@ SCRIPT = ROOT / "docs" / "results" / "petab" / "measure.py"
 STALE = "rerun `make petab-results` (or measure.py --docs-only for the page alone)"
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("petab_measure", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-measure = _load_script()
+measure = load_script(SCRIPT)
 MEASURED, REFIT = measure.load_results()
 PROVENANCE = tomllib.loads((ROOT / "models" / "fitted_parameters.toml").read_text("utf-8"))
 

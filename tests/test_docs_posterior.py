@@ -9,14 +9,13 @@ and that the shipped ensemble, its provenance and the diagnostics agree.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from scripts import load_script
 from secretome import ensemble
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,15 +23,7 @@ SCRIPT = ROOT / "docs" / "results" / "posterior" / "regenerate.py"
 STALE = "rerun docs/results/posterior/regenerate.py (--docs-only for the page alone)"
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("posterior_regenerate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-regen = _load_script()
+regen = load_script(SCRIPT)
 META = tomllib.loads((ROOT / "models" / "posterior.toml").read_text(encoding="utf-8"))
 
 

@@ -11,28 +11,20 @@ the picture fails here until the reading is rewritten.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "docs" / "results" / "selection" / "regenerate.py"
 STALE = "rerun docs/results/selection/regenerate.py (without --select for the page alone)"
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("selection_regenerate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-regen = _load_script()
+regen = load_script(SCRIPT)
 RANKING = pd.read_csv(regen.HERE / "ranking.csv").set_index("variant")
 SUMMARY = json.loads((regen.HERE / "summary.json").read_text(encoding="utf-8"))
 BENCH = json.loads(regen.BENCH.read_text(encoding="utf-8"))

@@ -9,17 +9,16 @@ script's small helpers.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scripts import load_script
 from secretome.gsa import output_label
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,15 +27,7 @@ DOC = ROOT / "docs" / "sensitivity.md"
 STALE = "rerun `make sensitivity-results` (or regenerate.py --docs-only for the page alone)"
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("sensitivity_regenerate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-regen = _load_script()
+regen = load_script(SCRIPT)
 
 
 def test_docs_sensitivity_results_match_the_tables():

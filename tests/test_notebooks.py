@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts import load_script
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
@@ -105,21 +107,10 @@ def test_every_exercise_has_a_worked_answer(path: Path):
     assert pointer in markdown, f"{path.name}: does not point to {pointer}"
 
 
-def _bench_notebooks():
-    import importlib.util
-
-    path = NOTEBOOK_DIR.parent / "benchmarks" / "bench_notebooks.py"
-    spec = importlib.util.spec_from_file_location("bench_notebooks", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_run_time_table_is_the_measured_one_for_every_notebook():
     """notebooks/README.md's times come from benchmarks/results/notebooks.json, which
     holds a full-settings run of every notebook there is."""
-    bench = _bench_notebooks()
+    bench = load_script(NOTEBOOK_DIR.parent / "benchmarks" / "bench_notebooks.py")
     result = json.loads(bench.RESULT.read_text(encoding="utf-8"))
     assert set(result["notebooks"]) == {p.stem for p in NOTEBOOKS}, (
         "rerun benchmarks/bench_notebooks.py for the notebooks added or removed"
