@@ -44,18 +44,20 @@ TARGET_S = 300.0
 KERNEL = "secretome-bench-python"
 
 
-def _kernel(home: Path) -> str:
-    """A kernelspec for this interpreter, found through JUPYTER_PATH."""
-    spec_dir = home / "kernels" / KERNEL
+def write_kernelspec(home: Path, name: str = KERNEL) -> str:
+    """Write a kernelspec for this interpreter under ``home/kernels/name`` and return
+    its name; a Jupyter client finds it when ``JUPYTER_PATH`` holds ``home``, so
+    executing a notebook does not depend on the kernels the machine has installed.
+    ``tests/test_notebooks.py`` uses it too."""
+    spec_dir = home / "kernels" / name
     spec_dir.mkdir(parents=True)
     spec = {
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "secretome benchmark",
+        "display_name": f"secretome ({name})",
         "language": "python",
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
-    os.environ["JUPYTER_PATH"] = str(home)
-    return KERNEL
+    return name
 
 
 def _seconds(cell) -> float | None:
@@ -152,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     result = json.loads(args.out.read_text()) if args.out.is_file() else {"notebooks": {}}
     result["machine"] = machine()
     with tempfile.TemporaryDirectory(prefix="bench-jupyter-") as home:
-        kernel = _kernel(Path(home))
+        kernel = write_kernelspec(Path(home))
+        os.environ["JUPYTER_PATH"] = home
         for path in paths:
             print(f"{path.stem} ...", file=sys.stderr, flush=True)
             r = run_notebook(path, kernel)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,21 +27,17 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 KERNEL = "secretome-test-python"
 
 
+BENCH = load_script(NOTEBOOK_DIR.parent / "benchmarks" / "bench_notebooks.py")
+
+
 @pytest.fixture
 def kernel(tmp_path, monkeypatch) -> str:
     """A kernelspec for the running interpreter, found through JUPYTER_PATH."""
-    spec_dir = tmp_path / "jupyter" / "kernels" / KERNEL
-    spec_dir.mkdir(parents=True)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "secretome tests",
-        "language": "python",
-    }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    name = BENCH.write_kernelspec(tmp_path / "jupyter", KERNEL)
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.setenv("SECRETOME_NOTEBOOK_SMALL", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    return KERNEL
+    return name
 
 
 def test_there_are_notebooks():
@@ -110,7 +105,7 @@ def test_every_exercise_has_a_worked_answer(path: Path):
 def test_the_run_time_table_is_the_measured_one_for_every_notebook():
     """notebooks/README.md's times come from benchmarks/results/notebooks.json, which
     holds a full-settings run of every notebook there is."""
-    bench = load_script(NOTEBOOK_DIR.parent / "benchmarks" / "bench_notebooks.py")
+    bench = BENCH
     result = json.loads(bench.RESULT.read_text(encoding="utf-8"))
     assert set(result["notebooks"]) == {p.stem for p in NOTEBOOKS}, (
         "rerun benchmarks/bench_notebooks.py for the notebooks added or removed"
