@@ -1,6 +1,6 @@
 """Wall time of a full model selection (``secretome select``) and what each variant costs.
 
-    python benchmarks/bench_select.py [--quick] [--starts 6] [--loso-starts 1]
+    python benchmarks/bench_select.py [--quick] [--starts 8] [--loso-starts 1] [--loso-from 1]
         [--workers 2] [--out-dir docs/results/selection] [--out FILE] [--pair A B ...]
 
 Runs ``secretome select`` in this process over every shipped variant
@@ -86,8 +86,9 @@ def _costs(out: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--starts", type=int, default=6)
+    p.add_argument("--starts", type=int, default=8)
     p.add_argument("--loso-starts", type=int, default=1)
+    p.add_argument("--loso-from", type=int, default=1)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out-dir", type=Path, default=ROOT / "docs" / "results" / "selection")
     p.add_argument("--resume", action="store_true", help="continue a stopped run in --out-dir")
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out_dir = Path(tempfile.mkdtemp(prefix="bench-select-")) if args.quick else args.out_dir
     command = ["select", "--out", str(out_dir), "--workers", str(args.workers)]
-    command += ["--loso-starts", str(args.loso_starts)]
+    command += ["--loso-starts", str(args.loso_starts), "--loso-from", str(args.loso_from)]
     if args.quick:
         shipped = ROOT / "models" / "variants"
         command += [str(shipped / "full.toml"), str(shipped / "canonical_only.toml")]

@@ -100,6 +100,17 @@ def test_leave_one_study_out_order_of_the_four_is_not_stable_between_runs():
     assert moved["max_dnll"] < regen.HALF_CHI2  # the fits themselves did not move
 
 
+def test_leave_one_study_out_of_the_four_moves_with_its_origin_as_much_as_between_them():
+    four = RANKING.loc[FIT_WELL]
+    assert (four["loso_origins"] > 1).all(), "the page's run refits from several origins"
+    spread = four["loso_nll_max"] - four["loso_nll_min"]
+    between = four["loso_nll"].max() - four["loso_nll"].min()
+    assert spread.max() >= 0.5 * between
+    assert regen.loso_range_gap(four) < 2.0
+    # ... while the two that fit badly stay far outside every range of the four
+    assert RANKING.loc[FIT_BADLY, "loso_nll_min"].min() > four["loso_nll_max"].max() + 10
+
+
 def test_no_single_measurement_separates_any_asked_pair():
     files = [regen.HERE / "candidates.csv", *regen.HERE.glob("candidates_*_vs_*.csv")]
     assert len(files) == 1 + len(regen.PAIRS)

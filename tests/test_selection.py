@@ -277,3 +277,32 @@ def test_criteria_figure_puts_the_ranking_in_order_best_on_top(rows):
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+def test_loso_from_more_origins_adds_a_spread_and_keeps_the_score(synthetic, synthetic_evidence):
+    """Resuming with loso_from=2 refits only from the second near-optimal end point;
+    the score (from the best) and the fits are the ones already on disk."""
+    again = selection.select(
+        _variants(),
+        CONFIG,
+        starts=2,
+        loso_from=2,
+        evidence=synthetic_evidence,
+        out=synthetic.settings["out"],
+        resume=True,
+        workers=1,
+    )
+    r0 = synthetic.ranking.set_index("variant")
+    r = again.ranking.set_index("variant")
+    near = r0["near_optimal_starts"].clip(upper=2)
+    assert near.max() == 2, "no variant has a second near-optimal start to refit from"
+    assert (r["loso_origins"] == near).all()
+    assert again.starts_run == int(((near - 1) * len(STUDIES)).sum())
+    pd.testing.assert_series_equal(r["loso_nll"], r0["loso_nll"].loc[r.index])
+    assert (r["loso_nll_min"] <= r["loso_nll"] + 1e-12).all()
+    assert (r["loso_nll"] <= r["loso_nll_max"] + 1e-12).all()
+    first = again.loso[again.loso["origin"] == 0].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, synthetic.loso.reset_index(drop=True))
+    assert set(again.loso["origin"]) == set(range(int(near.max())))
+    assert again.settings["loso_from"] == 2
+    assert r0["loso_origins"].eq(1).all()  # the default refits from the best only

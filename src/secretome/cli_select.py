@@ -34,6 +34,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
             starts=args.starts,
             loso_starts=args.loso_starts,
             loso_max_nfev=args.loso_max_nfev,
+            loso_from=args.loso_from,
             loso=not args.no_loso,
             seed=args.seed,
             max_nfev=args.max_nfev,
@@ -125,6 +126,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=20,
         help="iterations per leave-one-study-out start (default 20: it starts near an optimum)",
+    )
+    p.add_argument(
+        "--loso-from",
+        type=positive_int,
+        default=1,
+        help="also refit each held-out study from the variant's next-best near-optimal "
+        "end points, this many origins in all (default 1: the best only); the ranking's "
+        "loso_nll_min/max give the score's spread over equally good fits",
     )
     p.add_argument("--no-loso", action="store_true", help="rank by AICc and BIC only (no refits)")
     p.add_argument(

@@ -34,6 +34,9 @@ every parameter that only the left-out study's cell lines or MSC sources use
 reset to its table value (so those are predicted, not remembered); the shared
 parameters start where all the data put them, so the score is optimistic in the
 same way for every variant. ``loso_starts`` adds Latin hypercube starts.
+``loso_from`` repeats the refits from the variant's next-best near-optimal end
+points: equally good fits lie along flat valleys, and the held-out score depends
+on where in its valley the origin lies; the spread over origins says how much.
 """
 
 from __future__ import annotations
@@ -247,6 +250,20 @@ def _contexts(objective: Objective) -> set[str]:
     return {c for s in objective.scenarios.values() for c in (s.cell_line, s.msc_source)}
 
 
+def _near_optimal_points(fit: FitResult, most: int) -> list[np.ndarray]:
+    """The best end point of ``fit``, then its next-best near-optimal ones (cost within
+    :data:`NEAR_OPTIMAL` of the best), at most ``most`` in all."""
+    starts = fit.starts.sort_values("cost", kind="stable")
+    near = starts[starts["cost"] <= starts["cost"].min() + NEAR_OPTIMAL]
+    keys = [f"x:{k}" for k in fit.space.keys]
+    points = [np.asarray(fit.best_x, dtype=float)]
+    for _, row in near.iloc[1:].iterrows():
+        if len(points) >= most:
+            break
+        points.append(row[keys].to_numpy(dtype=float))
+    return points
+
+
 def _loso_start(space, best_x: np.ndarray, train_contexts: set[str]) -> np.ndarray:
     """The full-data best point with held-out-only parameters back at the table value."""
     x = np.array(best_x, dtype=float)
@@ -318,6 +335,7 @@ def select(
     starts: int = 8,
     loso_starts: int = 1,
     loso_max_nfev: int | None = 20,
+    loso_from: int = 1,
     loso: bool = True,
     seed: int = 0,
     max_nfev: int | None = None,
@@ -344,6 +362,12 @@ def select(
     loso_max_nfev : int, optional
         Iterations per leave-one-study-out start (default 20: the first start is
         already near an optimum; ``None``: the configuration's).
+    loso_from : int
+        Refit each held-out study from this many of the variant's full-data end
+        points, the best and then its next-best near-optimal starts (cost within
+        :data:`NEAR_OPTIMAL` of the best, fewer if it has fewer). The score is the
+        one from the best; the others give its spread over equally good fits
+        (``loso_nll_min``, ``loso_nll_max`` of the ranking).
     loso : bool
         Rank by leave-one-study-out prediction too (needs at least two studies).
     seed : int
@@ -379,6 +403,7 @@ def select(
         ("loso_starts", loso_starts),
         ("max_nfev", max_nfev),
         ("loso_max_nfev", loso_max_nfev),
+        ("loso_from", loso_from),
     ):
         bad = isinstance(value, bool) or not isinstance(value, int) or value < 1
         if value is not None and bad:
@@ -421,23 +446,31 @@ def select(
         loso_units = []
         for v in variants:
             full = fits[v.name]
+            origins = _near_optimal_points(full, loso_from)
             for held in studies:
                 train = tuple(s for s in studies if s != held)
                 p = _Problem(v.fit_config(loso_config), v.fix, train, evidence)
                 obj = p.objective()
-                x0 = _loso_start(obj.space, full.best_x, _contexts(obj))
-                x0s = np.vstack([x0, starting_points(obj.space, loso_starts, seed)[1:]])
-                loso_units.append(_Unit(f"{v.name}/{held}", p, x0s, root / "loso" / v.name / held))
+                for j, origin in enumerate(origins):
+                    x0 = _loso_start(obj.space, origin, _contexts(obj))
+                    if j == 0:  # from the best: the score, with any extra Latin hypercube starts
+                        x0s = np.vstack([x0, starting_points(obj.space, loso_starts, seed)[1:]])
+                        unit = _Unit(f"{v.name}/{held}/0", p, x0s, root / "loso" / v.name / held)
+                    else:  # from the j-th near-optimal end point: the spread
+                        where = root / "loso" / v.name / held / f"from_{j}"
+                        unit = _Unit(f"{v.name}/{held}/{j}", p, x0[None, :], where)
+                    loso_units.append(unit)
         loso_fits, run_loso = _fit_units(loso_units, phase="loso", **common)
         run += run_loso
         for u in loso_units:
-            name, held = u.label.split("/")
+            name, held, origin = u.label.split("/")
             r = loso_fits[u.label]
             test = u.problem.objective(studies=[held])
             loso_rows.append(
                 {
                     "variant": name,
                     "held_out": held,
+                    "origin": int(origin),
                     "nll": neg_log_likelihood(test, r.best_x),
                     "n": n_data(test),
                     "train_cost": r.best_cost,
@@ -445,7 +478,8 @@ def select(
                 }
             )
     loso_table = pd.DataFrame(
-        loso_rows, columns=["variant", "held_out", "nll", "n", "train_cost", "seconds"]
+        loso_rows,
+        columns=["variant", "held_out", "origin", "nll", "n", "train_cost", "seconds"],
     )
     agreement = _agreement(variants, fits, problems, ev)
     ranking = _ranking(variants, fits, objectives, loso_table, agreement)
@@ -462,6 +496,7 @@ def select(
             "starts": starts,
             "loso_starts": loso_starts if loso and len(studies) > 1 else 0,
             "loso_max_nfev": loso_config.max_nfev,
+            "loso_from": loso_from if loso and len(studies) > 1 else 0,
             "seed": seed,
             "max_nfev": config.max_nfev,
             "workers": workers,
@@ -531,9 +566,14 @@ def _ranking(
             "starts": len(costs),
             "fit_seconds": float(fit.starts["seconds"].sum()),
         }
-        mine = loso[loso["variant"] == v.name]
+        every = loso[loso["variant"] == v.name]
+        mine = every[every["origin"] == 0]  # refits from the best: the score
         row["loso_nll"] = float(mine["nll"].sum()) if len(mine) else math.nan
-        row["loso_seconds"] = float(mine["seconds"].sum()) if len(mine) else 0.0
+        totals = every.groupby("origin")["nll"].sum()
+        row["loso_nll_min"] = float(totals.min()) if len(totals) else math.nan
+        row["loso_nll_max"] = float(totals.max()) if len(totals) else math.nan
+        row["loso_origins"] = len(totals)
+        row["loso_seconds"] = float(every["seconds"].sum()) if len(every) else 0.0
         for _, r in mine.iterrows():
             row[f"loso_nll:{r['held_out']}"] = float(r["nll"])
         rows.append(row)
@@ -545,6 +585,7 @@ def _ranking(
     table["rank_LOSO"] = table["loso_nll"].rank(method="min")
     order = ["variant", "hypothesis", "changes", "k", "n", "nll", "AIC", "AICc", "dAICc"]
     order += ["BIC", "dBIC", "loso_nll", "dLOSO", "rank_AICc", "rank_BIC", "rank_LOSO"]
+    order += ["loso_nll_min", "loso_nll_max", "loso_origins"]
     order += ["agree", "disagree", "near_optimal_starts", "starts", "fit_seconds"]
     order += ["loso_seconds", *sorted(c for c in table if c.startswith("loso_nll:"))]
     table = table[order]

@@ -318,7 +318,10 @@ def markdown_tables(
         parts += ["### Ranking (best AICc first)", "", _md_table(r[cols]), ""]
     loso_cols = [c for c in r.columns if c.startswith("loso_nll:")]
     if loso_cols and "loso" in chosen:
-        t = r[["variant", *loso_cols, "loso_nll"]].rename(
+        spread = []  # with refits from several near-optimal end points: their range
+        if "loso_origins" in r and r["loso_origins"].max() > 1:
+            spread = ["loso_nll_min", "loso_nll_max", "loso_origins"]
+        t = r[["variant", *loso_cols, "loso_nll", *spread]].rename(
             columns={c: c.removeprefix("loso_nll:") for c in loso_cols}
         )
         parts += [
