@@ -343,6 +343,15 @@ def write_page() -> None:
 
 
 def run_selection(resume: bool) -> int:
+    held = [f"{d}/" for d in ("fits", "loso") if (HERE / d).is_dir()]
+    if held and not resume:
+        print(
+            f"{HERE.relative_to(ROOT)} holds a finished run ({', '.join(held)}): move it "
+            "away first, or pass --resume "
+            "to continue it",
+            file=sys.stderr,
+        )
+        return 2
     command = [sys.executable, str(ROOT / "benchmarks" / "bench_select.py")]
     command += [x for kv in SETTINGS.items() for x in kv]
     command += ["--out-dir", str(HERE), "--out", str(BENCH)]
