@@ -49,6 +49,7 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulation.py --out benchmarks/results/simulation.json
 	$(BIN)/python benchmarks/bench_scaling.py --out benchmarks/results/scaling.json
+	$(BIN)/python benchmarks/scaling_doc.py
 
 # Every sensitivity result docs/sensitivity.md quotes, rerun into docs/results/sensitivity/
 # (about 30 min on 2 shared cores), then its figures and results section rewritten from the tables.
