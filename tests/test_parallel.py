@@ -65,12 +65,16 @@ def test_kept_executor_on_dask_maps_in_order():
 
 
 def test_an_error_in_a_task_stops_the_kept_pool():
-    with pytest.raises(ValueError), KeptExecutor(2) as ex:
-        assert ex.map(math.factorial, [3, 4]) == [6, 24]
-        workers = ex.processes  # this pool's own (other tests may leave processes)
-        assert workers and all(p.is_alive() for p in workers)
-        ex.map(math.factorial, [3, -1])  # factorial() not defined for negative values
-    assert not any(p.is_alive() for p in workers)
+    """Regression, repeated: the pool's management thread can reap a worker before
+    the stop's own join, and is_alive() then read True just after the stop (7 of
+    40 stops did)."""
+    for _ in range(6):
+        with pytest.raises(ValueError), KeptExecutor(2) as ex:
+            assert ex.map(math.factorial, [3, 4]) == [6, 24]
+            workers = ex.processes  # this pool's own (the suite has other processes)
+            assert workers and all(p.is_alive() for p in workers)
+            ex.map(math.factorial, [3, -1])  # factorial() not defined for negative values
+        assert not any(p.is_alive() for p in workers)
 
 
 def test_kept_executor_refuses_a_bad_worker_count():
