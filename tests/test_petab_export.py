@@ -363,6 +363,7 @@ def test_control_levels_equal_the_control_arm(problem, runner, objective):
     percent = [o for o in spec.observables if o.assay in model.PERCENT_ASSAYS]
     cells = ["P", "A", "E", "L"]
     moved = 0.0
+    growth = {}  # condition -> the control culture's MTT level at seeding and at the end
     for cid in sorted(c for c in measured if c.endswith("__control") or c.endswith("__dose1")):
         s = by_id[cid.rsplit("__", 1)[0]]
         for col, v in problem.condition_df.loc[cid].items():
@@ -386,6 +387,8 @@ def test_control_levels_equal_the_control_arm(problem, runner, objective):
                     value = got.loc[t, f"ctrl_{o.variable}"]
                     if o.assay == "mtt":
                         moved = max(moved, abs(value / got.loc[0.0, f"ctrl_{o.variable}"] - 1))
+                        start = got.loc[0.0, f"ctrl_{o.variable}"]
+                        growth[cid] = (start, got.loc[max(s.sampling_h), f"ctrl_{o.variable}"])
                 elif cid.endswith("__control"):
                     value = got.loc[t, o.variable]
                 else:
@@ -395,6 +398,11 @@ def test_control_levels_equal_the_control_arm(problem, runner, objective):
             for c in cells:
                 assert np.allclose(got[f"ctrl_{c}"], got[c], rtol=1e-9, atol=0.0), (cid, c)
     assert moved > 0.5  # the control culture grows: a constant control level would fail
+    # docs/petab.md quotes these levels (at the shipped fit): a new fit must update it
+    page = (Path(__file__).resolve().parents[1] / "docs" / "petab.md").read_text("utf-8")
+    for cid, levels in growth.items():
+        for level in levels:
+            assert f"{level:.3f}" in page, f"docs/petab.md should quote {level:.3f} ({cid})"
 
 
 @settings(max_examples=8, deadline=None)
