@@ -28,7 +28,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             print(f"{path.stem} ...", file=sys.stderr, flush=True)
             r = run_notebook(path, kernel)
-            r["date"] = machine()["date"]
+            r["date"] = datetime.now(UTC).isoformat(timespec="seconds")
             result["notebooks"][path.stem] = r
             print(f"{path.stem}: {r['wall_s']} s", file=sys.stderr, flush=True)
     stale = [n for n in result["notebooks"] if not (NOTEBOOKS / f"{n}.ipynb").is_file()]

@@ -182,7 +182,7 @@ def cluster_model() -> dict:
     rows = over["chunk_rows"]
     return {
         "B": math.ceil(one["evaluations"] / rows),
-        "c": over["batch_compute_s"] * 64 / rows,
+        "c": over["batch_compute_s"],  # one batch of `rows`, as the Sobol run ships them
         "o_local": over["per_batch_overhead_ms"] / 1000,
         "o_dask": over["dask_per_batch_overhead_ms"] / 1000,
         "s": over["pool_startup_with_model_s"],

@@ -19,7 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scripts import load_script
+from secretome.errors import SecretomeError
 from secretome.gsa import output_label
+from secretome.io import write_between_markers
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "docs" / "results" / "sensitivity" / "regenerate.py"
@@ -74,9 +76,14 @@ def test_every_figure_the_page_shows_exists():
     assert not missing, f"figures missing: {missing}"
 
 
-def test_replace_between_markers_keeps_the_rest_of_the_page():
-    page = f"# Title\n\nintro\n{regen.BEGIN}\nold\n{regen.END}\n\nafter\n"
-    new = regen.replace_between_markers(page, "new table\n")
+def test_the_page_is_written_between_its_markers_only(tmp_path):
+    """write_docs writes the results section with secretome.io.write_between_markers,
+    with this script's markers: the rest of the page stays, and between_markers
+    reads the section back."""
+    page = tmp_path / "page.md"
+    page.write_text(f"# Title\n\nintro\n{regen.BEGIN}\nold\n{regen.END}\n\nafter\n")
+    write_between_markers(page, regen.BEGIN, regen.END, "\nnew table\n")
+    new = page.read_text()
     assert new == f"# Title\n\nintro\n{regen.BEGIN}\nnew table\n{regen.END}\n\nafter\n"
     assert regen.between_markers(new) == "new table\n"
 
@@ -85,9 +92,12 @@ def test_replace_between_markers_keeps_the_rest_of_the_page():
     "page",
     ["no markers", f"{regen.END}\n{regen.BEGIN}\n", f"{regen.BEGIN}\n{regen.BEGIN}\n{regen.END}"],
 )
-def test_replace_between_markers_refuses_a_page_without_one_pair(page):
-    with pytest.raises(ValueError, match="must hold one"):
-        regen.replace_between_markers(page, "x\n")
+def test_a_page_without_one_pair_of_markers_is_refused(page, tmp_path):
+    path = tmp_path / "page.md"
+    path.write_text(page)
+    with pytest.raises(SecretomeError, match="must hold one"):
+        write_between_markers(path, regen.BEGIN, regen.END, "\nx\n")
+    assert path.read_text() == page  # nothing written
 
 
 @pytest.mark.parametrize(

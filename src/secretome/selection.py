@@ -252,16 +252,12 @@ def _contexts(objective: Objective) -> set[str]:
 
 def _near_optimal_points(fit: FitResult, most: int) -> list[np.ndarray]:
     """The best end point of ``fit``, then its next-best near-optimal ones (cost within
-    :data:`NEAR_OPTIMAL` of the best), at most ``most`` in all."""
-    starts = fit.starts.sort_values("cost", kind="stable")
-    near = starts[starts["cost"] <= starts["cost"].min() + NEAR_OPTIMAL]
+    :data:`NEAR_OPTIMAL` of the best), at most ``most`` in all (``fit.starts`` is
+    ordered by cost, its first row the best point)."""
+    starts = fit.starts
+    near = starts[starts["cost"] <= starts["cost"].min() + NEAR_OPTIMAL].head(most)
     keys = [f"x:{k}" for k in fit.space.keys]
-    points = [np.asarray(fit.best_x, dtype=float)]
-    for _, row in near.iloc[1:].iterrows():
-        if len(points) >= most:
-            break
-        points.append(row[keys].to_numpy(dtype=float))
-    return points
+    return [row.to_numpy(dtype=float) for _, row in near[keys].iterrows()]
 
 
 def _loso_start(space, best_x: np.ndarray, train_contexts: set[str]) -> np.ndarray:
@@ -660,11 +656,8 @@ def discriminating_measurements(
     def points(name: str) -> list[dict[str, float]]:
         fit = result.fits[name]
         fixed = next(v for v in result.variants if v.name == name).fix
-        starts = fit.starts
-        near = starts[starts["cost"] <= starts["cost"].min() + NEAR_OPTIMAL].head(max_near_optimal)
         out = []
-        for _, r in near.iterrows():
-            x = np.array([r[f"x:{k}"] for k in fit.space.keys])
+        for x in _near_optimal_points(fit, max_near_optimal):
             params = dict(fixed)
             params.update(
                 {

@@ -311,27 +311,27 @@ def markdown_tables(
         raise ValueError(f"unknown table(s) {sorted(unknown)}: use ranking, loso, candidates")
     out = Path(out_dir)
     r = pd.read_csv(out / "ranking.csv")
-    chosen, parts = parts, []
-    if "ranking" in chosen:
+    blocks: list[str] = []
+    if "ranking" in parts:
         cols = ["variant", "k", "n", "nll", "dAICc", "dBIC", "dLOSO", "agree", "disagree"]
         cols += ["near_optimal_starts", "starts"]
-        parts += ["### Ranking (best AICc first)", "", _md_table(r[cols]), ""]
+        blocks += ["### Ranking (best AICc first)", "", _md_table(r[cols]), ""]
     loso_cols = [c for c in r.columns if c.startswith("loso_nll:")]
-    if loso_cols and "loso" in chosen:
+    if loso_cols and "loso" in parts:
         spread = []  # with refits from several near-optimal end points: their range
         if "loso_origins" in r and r["loso_origins"].max() > 1:
             spread = ["loso_nll_min", "loso_nll_max", "loso_origins"]
         t = r[["variant", *loso_cols, "loso_nll", *spread]].rename(
             columns={c: c.removeprefix("loso_nll:") for c in loso_cols}
         )
-        parts += [
+        blocks += [
             "### Leave-one-study-out: −log predictive likelihood of each left-out study",
             "",
             _md_table(t),
             "",
         ]
     candidates = [out / "candidates.csv", *sorted(out.glob("candidates_*_vs_*.csv"))]
-    for cand in candidates if "candidates" in chosen else []:
+    for cand in candidates if "candidates" in parts else []:
         if not cand.is_file():
             continue
         c = pd.read_csv(cand)
@@ -341,13 +341,13 @@ def markdown_tables(
         pair = f"{c['variant_a'].iloc[0]} vs {c['variant_b'].iloc[0]}" if len(c) else ""
         keep = ["scenario", "perturbation", "observable", "time_h", "dose", "measured"]
         keep += ["pred_a", "pred_b", "sigma_assay", "spread_a", "spread_b", "z_noise", "z"]
-        parts += [
+        blocks += [
             f"### Measurements that best separate {pair} (best per readout and scenario)",
             "",
             _md_table(c[keep]),
             "",
         ]
-    return "\n".join(parts)
+    return "\n".join(blocks)
 
 
 def write_results(

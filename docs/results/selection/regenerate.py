@@ -86,11 +86,10 @@ def _pairs_present(results: Path) -> list[tuple[str, str]]:
 
 def _aicc_step(k: int, n: int) -> float:
     """Half the AICc cost of one parameter more at k: the nll a variant must gain."""
+    from secretome.selection import information_criteria
 
-    def aicc(kk: int) -> float:
-        return 2 * kk + 2 * kk * (kk + 1) / (n - kk - 1) if n - kk - 1 > 0 else math.inf
-
-    return 0.5 * (aicc(k + 1) - aicc(k))
+    aicc = [information_criteria(0.0, kk, n)["AICc"] for kk in (k, k + 1)]
+    return 0.5 * (aicc[1] - aicc[0])
 
 
 def ranking_markdown(results: Path = HERE) -> str:

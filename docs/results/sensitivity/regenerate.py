@@ -815,15 +815,6 @@ def planned_static() -> list[Run]:
     return [Run(n, "", "", 0, (), "") for n in names]
 
 
-def replace_between_markers(text: str, block: str) -> str:
-    """``text`` with the part between :data:`BEGIN` and :data:`END` replaced by ``block``."""
-    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
-        raise ValueError(f"{DOC} must hold one {BEGIN!r} followed by one {END!r}")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{block}{END}{tail}"
-
-
 def between_markers(text: str) -> str:
     """The part of ``text`` between the markers (without the newline after BEGIN)."""
     return text.split(BEGIN, 1)[1].split(END, 1)[0].removeprefix("\n")
@@ -862,11 +853,10 @@ def write_figures(root: Path = HERE) -> list[Path]:
 
 def write_docs() -> None:
     """Figures and the results section of docs/sensitivity.md, from the tables."""
-    from secretome.io import atomic_write
+    from secretome.io import write_between_markers
 
     write_figures()
-    text = DOC.read_text(encoding="utf-8")
-    atomic_write(DOC, replace_between_markers(text, render_results()))
+    write_between_markers(DOC, BEGIN, END, "\n" + render_results())
 
 
 if __name__ == "__main__":
